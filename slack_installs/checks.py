@@ -1,0 +1,82 @@
+"""System checks: every misconfiguration has an id, a message and a hint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.checks import CheckMessage, Error, register
+from django.utils.module_loading import import_string
+
+from . import crypto
+from .conf import app_settings
+
+GENERATE_HINT = "Run `python manage.py slack_installs_generate_key` and paste its output."
+
+
+@register("slack_installs")
+def check_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    keys = app_settings.ENCRYPTION_KEYS
+    if not keys:
+        return [
+            Error(
+                "SLACK_INSTALLS['ENCRYPTION_KEYS'] is missing or empty: tokens cannot be stored.",
+                hint=GENERATE_HINT + " Keys are never derived from SECRET_KEY.",
+                id="slack_installs.E001",
+            )
+        ]
+    messages: list[CheckMessage] = []
+    for key_id, key in keys.items():
+        if not crypto.is_valid_key_id(key_id) or not crypto.is_valid_key(key):
+            messages.append(
+                Error(
+                    f"SLACK_INSTALLS['ENCRYPTION_KEYS'] entry {key_id!r} is malformed.",
+                    hint="Key ids may use letters, digits, '.', '_' and '-'; each key must be a "
+                    "Fernet key (32 url-safe base64-encoded bytes). " + GENERATE_HINT,
+                    id="slack_installs.E003",
+                )
+            )
+    active = app_settings.EXPLICIT_ACTIVE_KEY_ID
+    if active is None and len(keys) > 1:
+        messages.append(
+            Error(
+                "SLACK_INSTALLS['ACTIVE_KEY_ID'] is not set, and there are several keys.",
+                hint="Set ACTIVE_KEY_ID to the id of the key that encrypts new values.",
+                id="slack_installs.E002",
+            )
+        )
+    elif active is not None and active not in keys:
+        messages.append(
+            Error(
+                f"SLACK_INSTALLS['ACTIVE_KEY_ID'] is {active!r}, which is not a key id of "
+                "ENCRYPTION_KEYS.",
+                hint=f"Use one of {sorted(keys)} or add a key with id {active!r}.",
+                id="slack_installs.E002",
+            )
+        )
+    return messages
+
+
+@register("slack_installs")
+def check_pipeline_paths(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    for path in app_settings.PIPELINES:
+        try:
+            function = import_string(path)
+        except ImportError as exc:
+            messages.append(
+                Error(
+                    f"SLACK_INSTALLS['PIPELINES'] entry {path!r} does not import: {exc}",
+                    hint="Give the dotted path of a function step(request, api_data).",
+                    id="slack_installs.E004",
+                )
+            )
+            continue
+        if not callable(function):
+            messages.append(
+                Error(
+                    f"SLACK_INSTALLS['PIPELINES'] entry {path!r} is not callable.",
+                    hint="Give the dotted path of a function step(request, api_data).",
+                    id="slack_installs.E004",
+                )
+            )
+    return messages

@@ -1,0 +1,128 @@
+"""The one module that speaks HTTP to Slack.
+
+Every call has a timeout; every way a call can go wrong (Slack's ``ok: false``,
+an HTTP error, a body that is not JSON, a timeout, a refused connection) comes
+out as one ``SlackAPIError`` carrying a short error code. Nothing here logs a
+token, a secret or a request body.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any
+
+import requests
+
+from .conf import app_settings
+from .exceptions import SlackAPIError
+
+logger = logging.getLogger(__name__)
+
+_ERROR_CODE = re.compile(r"^[a-z0-9_.\-]{1,100}$")
+_sessions = threading.local()
+
+
+def _session() -> requests.Session:
+    # One keep-alive session per thread: requests.Session is not thread-safe.
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = requests.Session()
+    return session
+
+
+def _clean_code(code: object) -> str:
+    text = str(code or "unknown_error")
+    return text if _ERROR_CODE.match(text) else "unknown_error"
+
+
+def _retry_after(response: requests.Response) -> int | None:
+    try:
+        return int(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+
+
+def call(
+    method: str,
+    *,
+    token: str | None = None,
+    data: dict[str, Any] | None = None,
+    basic_auth: tuple[str, str] | None = None,
+    http_method: str = "POST",
+) -> dict[str, Any]:
+    """Call a Slack Web API method and return its JSON when ``ok`` is true."""
+    url = f"{app_settings.API_URL}/{method}"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    payload = {key: value for key, value in (data or {}).items() if value is not None}
+    request_args: dict[str, Any] = {"params" if http_method == "GET" else "data": payload}
+    try:
+        response = _session().request(
+            http_method,
+            url,
+            headers=headers,
+            auth=basic_auth,
+            timeout=app_settings.HTTP_TIMEOUT,
+            allow_redirects=False,
+            **request_args,
+        )
+    except requests.Timeout:
+        raise SlackAPIError("timeout", method=method) from None
+    except requests.RequestException as exc:
+        logger.warning("Slack %s: connection failed (%s)", method, type(exc).__name__)
+        raise SlackAPIError("connection_error", method=method) from None
+
+    if response.status_code == 429:
+        raise SlackAPIError(
+            "ratelimited", method=method, status=429, retry_after=_retry_after(response)
+        )
+    if response.status_code >= 400:
+        raise SlackAPIError("http_error", method=method, status=response.status_code)
+    try:
+        body = response.json()
+    except ValueError:
+        raise SlackAPIError(
+            "invalid_response", method=method, status=response.status_code
+        ) from None
+    if not isinstance(body, dict):
+        raise SlackAPIError("invalid_response", method=method, status=response.status_code)
+    if body.get("ok") is not True:
+        code = _clean_code(body.get("error"))
+        logger.info("Slack %s answered ok=false: %s", method, code)
+        raise SlackAPIError(code, method=method, status=response.status_code)
+    return body
+
+
+def oauth_v2_access(
+    *,
+    client_id: str,
+    client_secret: str,
+    code: str | None = None,
+    redirect_uri: str | None = None,
+    grant_type: str | None = None,
+    refresh_token: str | None = None,
+) -> dict[str, Any]:
+    """Exchange a code (or a refresh token) for tokens; client id and secret go as Basic auth."""
+    return call(
+        "oauth.v2.access",
+        basic_auth=(client_id, client_secret),
+        data={
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "grant_type": grant_type,
+            "refresh_token": refresh_token,
+        },
+    )
+
+
+def auth_test(token: str) -> dict[str, Any]:
+    return call("auth.test", token=token)
+
+
+def auth_revoke(token: str) -> dict[str, Any]:
+    return call("auth.revoke", token=token)
+
+
+def chat_post_message(token: str, *, channel: str, text: str) -> dict[str, Any]:
+    return call("chat.postMessage", token=token, data={"channel": channel, "text": text})

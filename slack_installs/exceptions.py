@@ -1,0 +1,53 @@
+"""Exceptions raised by slack_installs."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+
+
+class SlackInstallsError(Exception):
+    """Base class of every runtime error of slack_installs."""
+
+
+class EncryptionNotConfigured(ImproperlyConfigured):
+    """The encryption keys in ``SLACK_INSTALLS`` are missing or malformed."""
+
+
+class DecryptionError(SlackInstallsError):
+    """A stored value could not be decrypted; the message names the key id, never the value."""
+
+
+class SlackAPIError(SlackInstallsError):
+    """Slack refused a call, or could not be reached; ``code`` is Slack's error code."""
+
+    def __init__(
+        self,
+        code: str,
+        *,
+        method: str = "",
+        status: int | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        self.code = code
+        self.method = method
+        self.status = status
+        self.retry_after = retry_after
+        where = f"{method}: " if method else ""
+        http = f" (HTTP {status})" if status else ""
+        super().__init__(f"{where}{code}{http}")
+
+
+class InvalidState(SlackInstallsError, SuspiciousOperation):
+    """The OAuth ``state`` is missing, unknown, expired, reused or bound to another browser or app."""
+
+
+class InstallationNotFound(SlackInstallsError):
+    """No installation of the app matches the workspace or org asked for."""
+
+
+class InstallationRevoked(SlackInstallsError):
+    """The installation exists but was uninstalled or its token was revoked."""
+
+
+class TokenRefreshError(SlackInstallsError):
+    """Slack refused to refresh a rotating token; the app must be installed again."""

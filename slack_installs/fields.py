@@ -1,0 +1,106 @@
+"""A model field that keeps its value encrypted in the database.
+
+Values are decrypted only when the attribute is read, so list pages and exports
+that never touch a token never pay for decryption. Reading the raw column
+(``values_list``, ``dumpdata``) gives the stored ``f1:<key id>:<token>`` form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db import models
+from django.db.models.query_utils import DeferredAttribute
+
+from . import crypto
+
+
+class Ciphertext(str):
+    """A value as stored in the database, not yet decrypted."""
+
+    __slots__ = ()
+
+
+class EncryptedAttribute(DeferredAttribute):
+    """Holds the ciphertext on the instance and decrypts it on every read.
+
+    The plaintext is never cached on the instance, so pickling a model (cache
+    backends, sessions) can never carry a secret.
+    """
+
+    def __get__(self, instance: Any, cls: Any = None) -> Any:
+        if instance is None:
+            return self
+        value = super().__get__(instance, cls)
+        if isinstance(value, Ciphertext):
+            return crypto.decrypt(value)
+        return value
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        instance.__dict__[self.field.attname] = None if value == "" else value
+
+
+class EncryptedTextField(models.TextField):
+    """A text field encrypted at rest; it supports no lookup but ``isnull``."""
+
+    descriptor_class = EncryptedAttribute
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("null", True)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("editable", True)
+        super().__init__(*args, **kwargs)
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
+        return None if value is None else Ciphertext(value)
+
+    def to_python(self, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        if isinstance(value, Ciphertext):
+            return value
+        if crypto.is_stored_form(value):
+            # Deserialising (loaddata) hands us the stored form: keep it as is.
+            return Ciphertext(value)
+        return str(value)
+
+    def get_prep_value(self, value: Any) -> str | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, Ciphertext):
+            return str(value)
+        return crypto.encrypt(str(value))
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        raw = model_instance.__dict__.get(self.attname)
+        if raw is None or raw == "" or isinstance(raw, Ciphertext):
+            return raw or None
+        stored = Ciphertext(crypto.encrypt(str(raw)))
+        model_instance.__dict__[self.attname] = stored
+        return stored
+
+    def value_from_object(self, obj: models.Model) -> str | None:
+        """The stored form, so serializers and form initials never see plaintext."""
+        raw = obj.__dict__.get(self.attname)
+        if raw is None or isinstance(raw, Ciphertext):
+            return raw
+        return crypto.encrypt(str(raw))
+
+    def get_lookup(self, lookup_name: str) -> Any:
+        if lookup_name != "isnull":
+            return None
+        return super().get_lookup(lookup_name)
+
+    def get_transform(self, lookup_name: str) -> Any:
+        return None
+
+    def formfield(self, **kwargs: Any) -> forms.Field:
+        defaults = {
+            "form_class": forms.CharField,
+            "widget": forms.PasswordInput(render_value=False),
+            "required": False,
+            "strip": True,
+        }
+        defaults.update(kwargs)
+        return super().formfield(**defaults)

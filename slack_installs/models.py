@@ -1,0 +1,235 @@
+"""Slack apps, their installations, installers' user tokens and OAuth attempts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .fields import EncryptedTextField
+
+SCOPES_VALIDATOR = RegexValidator(
+    r"^([a-z][a-z0-9_.:\-]*(,[a-z][a-z0-9_.:\-]*)*)?$",
+    _("Comma-separated Slack scope names, e.g. 'chat:write,commands' (no spaces)."),
+)
+
+
+def split_scopes(value: str) -> list[str]:
+    return [scope for scope in (value or "").split(",") if scope]
+
+
+class SlackApp(models.Model):
+    """One Slack app (client id and secrets) that workspaces can install."""
+
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("slug"), max_length=50, unique=True)
+    app_id = models.CharField(_("Slack app id"), max_length=32, blank=True)
+    client_id = models.CharField(_("client id"), max_length=64, unique=True)
+    client_secret = EncryptedTextField(_("client secret"), null=False, blank=False)
+    signing_secret = EncryptedTextField(_("signing secret"))
+    previous_signing_secret = EncryptedTextField(
+        _("previous signing secret"),
+        help_text=_("Still verifies events until the grace period after a rotation ends."),
+    )
+    previous_signing_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    client_secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    signing_secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    bot_scopes = models.CharField(
+        _("bot scopes"), max_length=2000, blank=True, validators=[SCOPES_VALIDATOR]
+    )
+    user_scopes = models.CharField(
+        _("user scopes"), max_length=2000, blank=True, validators=[SCOPES_VALIDATOR]
+    )
+    redirect_uri = models.URLField(
+        _("redirect URI override"),
+        max_length=500,
+        blank=True,
+        help_text=_("Leave blank to use this site's callback URL."),
+    )
+    pipelines = models.JSONField(
+        _("pipeline steps"),
+        default=list,
+        blank=True,
+        help_text=_("Dotted paths of the steps run after each install, in order."),
+    )
+    success_url = models.CharField(_("success URL"), max_length=500, blank=True)
+    error_url = models.CharField(_("error URL"), max_length=500, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Slack app")
+        verbose_name_plural = _("Slack apps")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name or self.slug
+
+    @property
+    def bot_scope_list(self) -> list[str]:
+        return split_scopes(self.bot_scopes)
+
+    @property
+    def user_scope_list(self) -> list[str]:
+        return split_scopes(self.user_scopes)
+
+
+class InstallationQuerySet(models.QuerySet):
+    def active(self) -> InstallationQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+    def revoked(self) -> InstallationQuerySet:
+        return self.filter(revoked_at__isnull=False)
+
+
+class Installation(models.Model):
+    """An app installed in one workspace, or org-wide in an Enterprise Grid org."""
+
+    app = models.ForeignKey(SlackApp, on_delete=models.CASCADE, related_name="installations")
+    enterprise_id = models.CharField(_("enterprise id"), max_length=32, blank=True, default="")
+    enterprise_name = models.CharField(_("enterprise name"), max_length=200, blank=True)
+    team_id = models.CharField(
+        _("team id"),
+        max_length=32,
+        blank=True,
+        default="",
+        help_text=_("Empty for an org-wide install."),
+    )
+    team_name = models.CharField(_("team name"), max_length=200, blank=True)
+    is_enterprise_install = models.BooleanField(_("org-wide install"), default=False)
+    bot_user_id = models.CharField(_("bot user id"), max_length=32, blank=True)
+    bot_id = models.CharField(_("bot id"), max_length=32, blank=True)
+    bot_scopes = models.TextField(_("bot scopes"), blank=True)
+    bot_token = EncryptedTextField(_("bot token"))
+    bot_refresh_token = EncryptedTextField(_("bot refresh token"))
+    bot_token_expires_at = models.DateTimeField(_("bot token expires at"), null=True, blank=True)
+    incoming_webhook_url = EncryptedTextField(_("incoming webhook URL"))
+    incoming_webhook_channel = models.CharField(max_length=200, blank=True)
+    incoming_webhook_channel_id = models.CharField(max_length=32, blank=True)
+    incoming_webhook_configuration_url = models.URLField(max_length=500, blank=True)
+    installer_user_id = models.CharField(_("installer's Slack user id"), max_length=32, blank=True)
+    installed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    installed_at = models.DateTimeField(_("installed at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    needs_reinstall_at = models.DateTimeField(
+        _("needs re-install since"),
+        null=True,
+        blank=True,
+        help_text=_("Set when Slack refused to refresh a rotating token."),
+    )
+
+    objects = InstallationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("installation")
+        verbose_name_plural = _("installations")
+        ordering = ["-installed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "enterprise_id", "team_id"],
+                name="slack_installs_one_installation_per_workspace",
+            ),
+        ]
+        indexes = [models.Index(fields=["team_id"], name="slack_installs_team_id_idx")]
+
+    def __str__(self) -> str:
+        if self.is_enterprise_install or not self.team_id:
+            return f"{self.enterprise_name or self.enterprise_id} (org-wide)"
+        return self.team_name or self.team_id
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class UserToken(models.Model):
+    """A user token granted by a Slack user (the installer) through user scopes."""
+
+    installation = models.ForeignKey(
+        Installation, on_delete=models.CASCADE, related_name="user_tokens"
+    )
+    slack_user_id = models.CharField(_("Slack user id"), max_length=32)
+    scopes = models.TextField(_("scopes"), blank=True)
+    access_token = EncryptedTextField(_("access token"))
+    refresh_token = EncryptedTextField(_("refresh token"))
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="slack_user_tokens",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("user token")
+        verbose_name_plural = _("user tokens")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["installation", "slack_user_id"],
+                name="slack_installs_one_token_per_slack_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slack_user_id} on installation {self.installation_id}"
+
+
+class OAuthAttempt(models.Model):
+    """One install started: the server-side OAuth state and the audit log entry."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SUCCEEDED = "succeeded", _("succeeded")
+        DENIED = "denied", _("denied")
+        FAILED = "failed", _("failed")
+
+    app = models.ForeignKey(SlackApp, on_delete=models.CASCADE, related_name="attempts")
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    error = models.CharField(_("error"), max_length=100, blank=True)
+    state_digest = models.CharField(max_length=64, unique=True, editable=False)
+    browser_digest = models.CharField(max_length=64, blank=True, editable=False)
+    redirect_uri = models.CharField(max_length=500, blank=True)
+    next_url = models.CharField(max_length=500, blank=True)
+    team = models.CharField(_("requested team"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    consumed_at = models.DateTimeField(_("state used at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    installation = models.ForeignKey(
+        Installation, on_delete=models.SET_NULL, null=True, blank=True, related_name="attempts"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    response = models.JSONField(
+        _("Slack response (redacted)"), null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        verbose_name = _("Slack OAuth request")
+        verbose_name_plural = _("Slack OAuth requests")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "expires_at"], name="slack_installs_att_exp_idx")]
+
+    def __str__(self) -> str:
+        return f"install {self.status} at {self.created_at:%Y-%m-%d %H:%M}"

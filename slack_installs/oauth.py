@@ -1,0 +1,348 @@
+"""OAuth v2 installs: starting an attempt, checking its state, saving the install.
+
+The state is random, stored only as a SHA-256 digest in an ``OAuthAttempt`` row,
+tied to the browser through a random HttpOnly cookie (also stored as a digest)
+and consumed with one conditional UPDATE, so that of two concurrent callbacks
+with the same state exactly one wins, whichever worker serves it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from . import client
+from .conf import app_settings
+from .exceptions import InvalidState, SlackAPIError
+from .models import Installation, OAuthAttempt, SlackApp, UserToken
+from .pipelines import redact, run_pipelines
+from .signals import installation_completed
+
+logger = logging.getLogger(__name__)
+
+STATE_BYTES = 32  # 256 bits of randomness
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{20,100}$")
+_TEAM_SHAPE = re.compile(r"^[A-Z0-9]{2,32}$")
+_ERROR_SHAPE = re.compile(r"^[a-z0-9_]{1,100}$")
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def redirect_uri_for(request: HttpRequest, app: SlackApp) -> str:
+    """The callback URL Slack sends the browser back to, the same for authorize and exchange."""
+    if app.redirect_uri:
+        return app.redirect_uri
+    path = reverse("slack_installs:callback", kwargs={"slug": app.slug})
+    base = app_settings.REDIRECT_BASE_URL
+    return f"{base}{path}" if base else request.build_absolute_uri(path)
+
+
+def safe_next_url(next_url: str | None) -> str:
+    """Keep ``next`` only when it is a local path on this site."""
+    if not next_url or len(next_url) > 500 or not next_url.startswith("/"):
+        return ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts=set()):
+        return ""
+    return next_url
+
+
+def _clean_team(team: str | None) -> str:
+    return team if team and _TEAM_SHAPE.match(team) else ""
+
+
+# --- Starting an install ---------------------------------------------------------------
+
+
+@dataclass
+class StartedInstall:
+    attempt: OAuthAttempt
+    authorize_url: str
+    browser_id: str
+
+
+def authorize_url(app: SlackApp, *, state: str, redirect_uri: str, team: str = "") -> str:
+    params = {
+        "client_id": app.client_id,
+        "scope": app.bot_scopes,
+        "user_scope": app.user_scopes,
+        "redirect_uri": redirect_uri,
+        "state": state,
+    }
+    if team:
+        params["team"] = team
+    return f"{app_settings.SLACK_URL}/oauth/v2/authorize?{urlencode(params)}"
+
+
+def browser_id_of(request: HttpRequest) -> str:
+    value = request.COOKIES.get(app_settings.BROWSER_COOKIE_NAME, "")
+    return value if _TOKEN_SHAPE.match(value) else ""
+
+
+def start_install(
+    request: HttpRequest, app: SlackApp, *, team: str | None = None, next_url: str | None = None
+) -> StartedInstall:
+    """Record a pending attempt and return the URL of Slack's consent page."""
+    browser_id = browser_id_of(request) or secrets.token_urlsafe(STATE_BYTES)
+    state = secrets.token_urlsafe(STATE_BYTES)
+    redirect_uri = redirect_uri_for(request, app)
+    team = _clean_team(team)
+    now = timezone.now()
+    user = getattr(request, "user", None)
+    attempt = OAuthAttempt.objects.create(
+        app=app,
+        state_digest=digest(state),
+        browser_digest=digest(browser_id),
+        redirect_uri=redirect_uri,
+        next_url=safe_next_url(next_url),
+        team=team,
+        created_at=now,
+        expires_at=now + datetime.timedelta(seconds=app_settings.STATE_TTL),
+        user=user if user is not None and user.is_authenticated else None,
+    )
+    url = authorize_url(app, state=state, redirect_uri=redirect_uri, team=team)
+    return StartedInstall(attempt=attempt, authorize_url=url, browser_id=browser_id)
+
+
+def bind_browser(response: HttpResponse, request: HttpRequest, browser_id: str) -> None:
+    """Set the HttpOnly cookie that ties attempts to this browser."""
+    secure = app_settings.BROWSER_COOKIE_SECURE
+    response.set_cookie(
+        app_settings.BROWSER_COOKIE_NAME,
+        browser_id,
+        max_age=app_settings.STATE_TTL,
+        httponly=True,
+        samesite="Lax",  # sent on Slack's top-level redirect back to us
+        secure=request.is_secure() if secure is None else secure,
+    )
+
+
+# --- Finishing an install --------------------------------------------------------------
+
+
+@dataclass
+class InstallOutcome:
+    """What the callback did; the view turns it into a redirect or a page."""
+
+    attempt: OAuthAttempt
+    installation: Installation | None = None
+    error: str = ""
+    slack_error: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return not self.error
+
+
+def _finish(attempt: OAuthAttempt, status: str, *, error: str = "", **fields: Any) -> None:
+    attempt.status = status
+    attempt.error = error
+    attempt.finished_at = timezone.now()
+    for name, value in fields.items():
+        setattr(attempt, name, value)
+    OAuthAttempt.objects.filter(pk=attempt.pk).update(
+        status=status, error=error, finished_at=attempt.finished_at, **fields
+    )
+
+
+def consume_state(request: HttpRequest, app: SlackApp, state: str | None) -> OAuthAttempt:
+    """Find the attempt of ``state`` and claim it once; raise ``InvalidState`` otherwise."""
+    if not state or len(state) > 200:
+        raise InvalidState("the callback carries no state")
+    attempt = OAuthAttempt.objects.filter(state_digest=digest(state)).first()
+    if attempt is None or attempt.app_id != app.pk:
+        raise InvalidState("the state is unknown to this app")
+    browser_id = browser_id_of(request)
+    if not browser_id or not hmac.compare_digest(digest(browser_id), attempt.browser_digest):
+        _finish(attempt, OAuthAttempt.Status.FAILED, error="invalid_state")
+        raise InvalidState("the state belongs to another browser")
+    now = timezone.now()
+    if attempt.expires_at <= now:
+        _finish(attempt, OAuthAttempt.Status.FAILED, error="invalid_state")
+        raise InvalidState("the state has expired")
+    claimed = OAuthAttempt.objects.filter(
+        pk=attempt.pk, status=OAuthAttempt.Status.PENDING, consumed_at__isnull=True
+    ).update(consumed_at=now)
+    if not claimed:
+        _finish(attempt, OAuthAttempt.Status.FAILED, error="invalid_state")
+        raise InvalidState("the state was already used")
+    attempt.consumed_at = now
+    return attempt
+
+
+def complete_install(request: HttpRequest, app: SlackApp) -> InstallOutcome:
+    """Handle Slack's redirect back: check state, exchange the code, save, run pipelines."""
+    attempt = consume_state(request, app, request.GET.get("state"))
+    slack_error = request.GET.get("error")
+    if slack_error is not None:
+        code = slack_error if _ERROR_SHAPE.match(slack_error) else "unknown_error"
+        status = (
+            OAuthAttempt.Status.DENIED if code == "access_denied" else OAuthAttempt.Status.FAILED
+        )
+        _finish(attempt, status, error=code)
+        return InstallOutcome(attempt=attempt, error=code, slack_error=True)
+    code = request.GET.get("code")
+    if not code or len(code) > 500:
+        _finish(attempt, OAuthAttempt.Status.FAILED, error="missing_code")
+        return InstallOutcome(attempt=attempt, error="missing_code")
+
+    try:
+        api_data = client.oauth_v2_access(
+            client_id=app.client_id,
+            client_secret=app.client_secret,
+            code=code,
+            redirect_uri=attempt.redirect_uri,
+        )
+    except SlackAPIError as exc:
+        _finish(attempt, OAuthAttempt.Status.FAILED, error=exc.code)
+        return InstallOutcome(attempt=attempt, error=exc.code, slack_error=True)
+    if not _names_a_workspace(api_data):
+        _finish(attempt, OAuthAttempt.Status.FAILED, error="invalid_response")
+        return InstallOutcome(attempt=attempt, error="invalid_response", slack_error=True)
+
+    bot_details = _bot_details(api_data)
+    user = getattr(request, "user", None)
+    user = user if user is not None and user.is_authenticated else None
+    with transaction.atomic():
+        installation = save_installation(app, api_data, user=user, bot_details=bot_details)
+        _finish(
+            attempt,
+            OAuthAttempt.Status.SUCCEEDED,
+            installation=installation,
+            response=redact(api_data),
+        )
+
+    try:
+        request, api_data = run_pipelines(request, app, installation, api_data)
+    except Exception:
+        logger.exception("A pipeline step of Slack app %r failed", app.slug)
+        _finish(attempt, OAuthAttempt.Status.FAILED, error="pipeline_failed")
+        return InstallOutcome(attempt=attempt, installation=installation, error="pipeline_failed")
+
+    installation_completed.send(
+        sender=Installation,
+        app=app,
+        installation=installation,
+        attempt=attempt,
+        request=request,
+        api_data=redact(api_data),
+    )
+    return InstallOutcome(attempt=attempt, installation=installation)
+
+
+def _names_a_workspace(api_data: dict[str, Any]) -> bool:
+    team = api_data.get("team")
+    enterprise = api_data.get("enterprise")
+    team_id = team.get("id") if isinstance(team, dict) else None
+    enterprise_id = enterprise.get("id") if isinstance(enterprise, dict) else None
+    if api_data.get("is_enterprise_install"):
+        return isinstance(enterprise_id, str) and bool(enterprise_id)
+    return isinstance(team_id, str) and bool(team_id)
+
+
+def _bot_details(api_data: dict[str, Any]) -> dict[str, str]:
+    """Ask ``auth.test`` for what ``oauth.v2.access`` leaves out (the bot id).
+
+    The install does not depend on it: when ``auth.test`` fails the bot id stays blank.
+    """
+    token = api_data.get("access_token")
+    if not isinstance(token, str) or not token:
+        return {}
+    try:
+        answer = client.auth_test(token)
+    except SlackAPIError as exc:
+        logger.warning("auth.test after an install failed (%s): bot id left blank", exc.code)
+        return {}
+    return {"bot_id": str(answer.get("bot_id") or "")}
+
+
+def _expiry(expires_in: Any) -> datetime.datetime | None:
+    if isinstance(expires_in, int) and not isinstance(expires_in, bool) and expires_in > 0:
+        return timezone.now() + datetime.timedelta(seconds=expires_in)
+    return None
+
+
+def _text(container: Any, key: str, limit: int = 200) -> str:
+    value = container.get(key) if isinstance(container, dict) else None
+    return str(value)[:limit] if value is not None else ""
+
+
+def save_installation(
+    app: SlackApp,
+    api_data: dict[str, Any],
+    *,
+    user: Any = None,
+    bot_details: dict[str, str] | None = None,
+) -> Installation:
+    """Create or update the one installation of ``app`` in the workspace or org of ``api_data``.
+
+    Call inside a transaction: the row is locked while it is updated.
+    """
+    team = api_data.get("team")
+    enterprise = api_data.get("enterprise")
+    is_org_wide = bool(api_data.get("is_enterprise_install"))
+    authed_user = api_data.get("authed_user") if isinstance(api_data.get("authed_user"), dict) else {}
+    webhook = api_data.get("incoming_webhook")
+
+    values: dict[str, Any] = {
+        "enterprise_name": _text(enterprise, "name"),
+        "team_name": "" if is_org_wide else _text(team, "name"),
+        "is_enterprise_install": is_org_wide,
+        "bot_user_id": _text(api_data, "bot_user_id", 32),
+        "bot_scopes": _text(api_data, "scope", 5000),
+        "bot_token": api_data.get("access_token") or None,
+        "bot_refresh_token": api_data.get("refresh_token") or None,
+        "bot_token_expires_at": _expiry(api_data.get("expires_in")),
+        "installer_user_id": _text(authed_user, "id", 32),
+        "revoked_at": None,
+        "needs_reinstall_at": None,
+    }
+    if bot_details and bot_details.get("bot_id"):
+        values["bot_id"] = bot_details["bot_id"][:32]
+    if isinstance(webhook, dict) and webhook.get("url"):
+        values.update(
+            incoming_webhook_url=str(webhook["url"]),
+            incoming_webhook_channel=_text(webhook, "channel"),
+            incoming_webhook_channel_id=_text(webhook, "channel_id", 32),
+            incoming_webhook_configuration_url=_text(webhook, "configuration_url", 500),
+        )
+    if user is not None:
+        values["installed_by"] = user
+
+    installation, _ = Installation.objects.update_or_create(
+        app=app,
+        enterprise_id=_text(enterprise, "id", 32),
+        team_id="" if is_org_wide else _text(team, "id", 32),
+        defaults=values,
+    )
+
+    user_token = authed_user.get("access_token")
+    if user_token and authed_user.get("id"):
+        UserToken.objects.update_or_create(
+            installation=installation,
+            slack_user_id=_text(authed_user, "id", 32),
+            defaults={
+                "scopes": _text(authed_user, "scope", 5000),
+                "access_token": user_token,
+                "refresh_token": authed_user.get("refresh_token") or None,
+                "expires_at": _expiry(authed_user.get("expires_in")),
+                "revoked_at": None,
+                **({"user": user} if user is not None else {}),
+            },
+        )
+    return installation

@@ -1,0 +1,15 @@
+"""Signals sent by slack_installs. The library connects no receivers to them."""
+
+from django.dispatch import Signal
+
+# Sent after an install is committed and its pipelines ran.
+# Keyword arguments: app, installation, attempt, request, api_data (Slack's redacted JSON).
+installation_completed = Signal()
+
+# Sent after an installation was revoked (admin action or app_uninstalled event).
+# Keyword arguments: app, installation, reason ("admin", "app_uninstalled", "tokens_revoked").
+installation_revoked = Signal()
+
+# Sent once per verified event delivery to the events URL.
+# Keyword arguments: app, payload (the decoded JSON body), installation (or None).
+slack_event_received = Signal()

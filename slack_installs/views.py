@@ -1,0 +1,131 @@
+"""Install, OAuth callback, and the default success and error pages."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from . import oauth
+from .conf import app_settings
+from .exceptions import InvalidState
+from .models import SlackApp
+
+ERROR_CODE = re.compile(r"^[a-z0-9_]{1,100}$")
+
+
+def error_message(code: str) -> str:
+    """Plain words for an error code: what happened and what to do."""
+    messages = {
+        "invalid_state": _(
+            "This install link has expired, was already used, or was started in another "
+            "browser. Nothing was installed. Please start the install again."
+        ),
+        "access_denied": _(
+            "The install was cancelled on Slack, so nothing was installed. You can start "
+            "again whenever you like."
+        ),
+        "missing_code": _(
+            "Slack did not send an authorization code back. Nothing was installed. "
+            "Please start the install again."
+        ),
+        "pipeline_failed": _(
+            "The app was installed, but a follow-up step failed. The site's administrators "
+            "can see the details; you do not need to install again."
+        ),
+        "timeout": _(
+            "Slack took too long to answer. Nothing was installed. Please try again in a "
+            "moment."
+        ),
+        "connection_error": _("Slack could not be reached. Nothing was installed. Please try again."),
+        "ratelimited": _(
+            "Slack asked us to slow down. Nothing was installed. Please try again in a minute."
+        ),
+        "http_error": _(
+            "Slack answered with an error. Nothing was installed. Please try again later."
+        ),
+        "invalid_response": _(
+            "Slack's answer could not be understood. Nothing was installed. Please try again."
+        ),
+    }
+    return messages.get(
+        code,
+        _(
+            "Slack refused the install (error code: %(code)s). Nothing was installed. "
+            "Please try again, or contact the site's administrators with this code."
+        )
+        % {"code": code},
+    )
+
+
+def render_error(
+    request: HttpRequest, code: str, *, app: SlackApp | None = None, status: int = 400
+) -> HttpResponse:
+    code = code if ERROR_CODE.match(code or "") else "unknown_error"
+    context = {
+        "error_code": code,
+        "error_message": error_message(code),
+        "slack_app": app,
+    }
+    return render(request, "slack_installs/install_error.html", context, status=status)
+
+
+@require_GET
+@never_cache
+def install(request: HttpRequest, slug: str) -> HttpResponse:
+    app = get_object_or_404(SlackApp, slug=slug, is_active=True)
+    started = oauth.start_install(
+        request, app, team=request.GET.get("team"), next_url=request.GET.get("next")
+    )
+    response = HttpResponseRedirect(started.authorize_url)
+    oauth.bind_browser(response, request, started.browser_id)
+    return response
+
+
+@require_GET
+@never_cache
+def callback(request: HttpRequest, slug: str) -> HttpResponse:
+    app = get_object_or_404(SlackApp, slug=slug, is_active=True)
+    try:
+        outcome = oauth.complete_install(request, app)
+    except InvalidState:
+        return render_error(request, "invalid_state", app=app, status=400)
+    if not outcome.succeeded:
+        error_url = app.error_url or app_settings.ERROR_URL
+        if error_url:
+            separator = "&" if "?" in error_url else "?"
+            return HttpResponseRedirect(
+                f"{error_url}{separator}{urlencode({'error': outcome.error})}"
+            )
+        return render_error(request, outcome.error, app=app, status=400)
+    target = (
+        outcome.attempt.next_url
+        or app.success_url
+        or app_settings.SUCCESS_URL
+        or f"{_success_path()}?{urlencode({'app': app.slug})}"
+    )
+    return HttpResponseRedirect(target)
+
+
+def _success_path() -> str:
+    return reverse("slack_installs:success")
+
+
+@require_GET
+def success(request: HttpRequest) -> HttpResponse:
+    slug = request.GET.get("app", "")
+    app = SlackApp.objects.filter(slug=slug).first() if slug else None
+    return render(request, "slack_installs/install_success.html", {"slack_app": app})
+
+
+@require_GET
+def error(request: HttpRequest) -> HttpResponse:
+    slug = request.GET.get("app", "")
+    app = SlackApp.objects.filter(slug=slug).first() if slug else None
+    return render_error(request, request.GET.get("error", ""), app=app, status=200)

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+import responses
+
+from slack_installs.models import SlackApp
+
+
+@pytest.fixture
+def mocked_slack():
+    """Every HTTP call goes through ``responses``; an unexpected call fails the test."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def slack_app(db):
+    return SlackApp.objects.create(
+        name="Acme Bot",
+        slug="acme",
+        client_id="111.222",
+        client_secret="canary-client-secret-5555",
+        signing_secret="canary-signing-secret-6666",
+        bot_scopes="chat:write,commands",
+    )

@@ -1,0 +1,75 @@
+"""Builders of Slack's JSON, in one place, shaped like Slack's documented answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BOT_TOKEN = "xoxb-canary-bot-1111-aaaabbbbcccc"
+USER_TOKEN = "xoxp-canary-user-2222-ddddeeeeffff"
+WEBHOOK_URL = "https://hooks.slack.com/services/T0CANARY/B0CANARY/canarywebhooksecret"
+BOT_REFRESH_TOKEN = "xoxe-1-canary-bot-refresh-3333"
+USER_REFRESH_TOKEN = "xoxe-1-canary-user-refresh-4444"
+
+
+def oauth_v2_access(
+    *,
+    team_id: str = "T0001",
+    team_name: str = "Acme",
+    enterprise: dict[str, str] | None = None,
+    bot_token: str | None = BOT_TOKEN,
+    bot_scopes: str = "chat:write,commands",
+    user_token: str | None = None,
+    user_scopes: str = "",
+    installer: str = "U0001",
+    webhook_url: str | None = None,
+    org_wide: bool = False,
+    rotating: bool = False,
+) -> dict[str, Any]:
+    """A successful ``oauth.v2.access`` answer."""
+    data: dict[str, Any] = {
+        "ok": True,
+        "app_id": "A0001",
+        "team": None if org_wide else {"id": team_id, "name": team_name},
+        "enterprise": enterprise,
+        "is_enterprise_install": org_wide,
+        "authed_user": {"id": installer},
+    }
+    if bot_token:
+        data.update(
+            access_token=bot_token,
+            token_type="bot",
+            scope=bot_scopes,
+            bot_user_id="W0BOT" if org_wide else "U0BOT",
+        )
+        if rotating:
+            data.update(expires_in=43200, refresh_token=BOT_REFRESH_TOKEN)
+    if user_token:
+        data["authed_user"].update(
+            scope=user_scopes, access_token=user_token, token_type="user"
+        )
+        if rotating:
+            data["authed_user"].update(expires_in=43200, refresh_token=USER_REFRESH_TOKEN)
+    if webhook_url:
+        data["incoming_webhook"] = {
+            "channel": "#general",
+            "channel_id": "C0001",
+            "configuration_url": "https://acme.slack.com/services/B0001",
+            "url": webhook_url,
+        }
+    return data
+
+
+def auth_test(*, team_id: str = "T0001", bot_id: str = "B0BOT") -> dict[str, Any]:
+    return {
+        "ok": True,
+        "url": "https://acme.slack.com/",
+        "team": "Acme",
+        "user": "bot",
+        "team_id": team_id,
+        "user_id": "U0BOT",
+        "bot_id": bot_id,
+    }
+
+
+def error(code: str) -> dict[str, Any]:
+    return {"ok": False, "error": code}
