@@ -38,7 +38,7 @@ class SlackAPIError(SlackInstallsError):
 
 
 class InvalidState(SlackInstallsError, SuspiciousOperation):
-    """The OAuth ``state`` is missing, unknown, expired, reused or bound to another browser or app."""
+    """The OAuth ``state`` is missing, unknown, expired, reused, or not this browser's or app's."""
 
 
 class InstallationNotFound(SlackInstallsError):

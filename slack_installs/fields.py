@@ -22,6 +22,25 @@ class Ciphertext(str):
     __slots__ = ()
 
 
+class Decrypted(str):
+    """A decrypted value that remembers the ciphertext it came from.
+
+    Saving it back unchanged (``save(raw=True)`` in ``loaddata``, ``bulk_update``,
+    ``full_clean``) writes the same ciphertext again instead of re-encrypting.
+    """
+
+    stored: str
+
+    def __new__(cls, plaintext: str, stored: str) -> Decrypted:
+        value = super().__new__(cls, plaintext)
+        value.stored = stored
+        return value
+
+    def __reduce__(self) -> tuple:
+        # Pickled (e.g. in a cache) it becomes a plain str and forgets the ciphertext.
+        return (str, (str(self),))
+
+
 class EncryptedAttribute(DeferredAttribute):
     """Holds the ciphertext on the instance and decrypts it on every read.
 
@@ -34,7 +53,7 @@ class EncryptedAttribute(DeferredAttribute):
             return self
         value = super().__get__(instance, cls)
         if isinstance(value, Ciphertext):
-            return crypto.decrypt(value)
+            return Decrypted(crypto.decrypt(value), value)
         return value
 
     def __set__(self, instance: Any, value: Any) -> None:
@@ -70,6 +89,8 @@ class EncryptedTextField(models.TextField):
             return None
         if isinstance(value, Ciphertext):
             return str(value)
+        if isinstance(value, Decrypted):
+            return value.stored
         return crypto.encrypt(str(value))
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:

@@ -296,7 +296,9 @@ def save_installation(
     team = api_data.get("team")
     enterprise = api_data.get("enterprise")
     is_org_wide = bool(api_data.get("is_enterprise_install"))
-    authed_user = api_data.get("authed_user") if isinstance(api_data.get("authed_user"), dict) else {}
+    authed_user = (
+        api_data.get("authed_user") if isinstance(api_data.get("authed_user"), dict) else {}
+    )
     webhook = api_data.get("incoming_webhook")
 
     values: dict[str, Any] = {

@@ -56,9 +56,7 @@ def _label_of(function: Callable[..., Any]) -> str:
     return function.__name__.replace("_", " ").capitalize()
 
 
-def register(
-    function: StepFunction | None = None, *, label: str | None = None
-) -> Any:
+def register(function: StepFunction | None = None, *, label: str | None = None) -> Any:
     """Make a function a step staff can pick: ``@register`` or ``@register(label="...")``."""
 
     def decorate(func: StepFunction) -> StepFunction:

@@ -40,10 +40,11 @@ def error_message(code: str) -> str:
             "can see the details; you do not need to install again."
         ),
         "timeout": _(
-            "Slack took too long to answer. Nothing was installed. Please try again in a "
-            "moment."
+            "Slack took too long to answer. Nothing was installed. Please try again in a moment."
         ),
-        "connection_error": _("Slack could not be reached. Nothing was installed. Please try again."),
+        "connection_error": _(
+            "Slack could not be reached. Nothing was installed. Please try again."
+        ),
         "ratelimited": _(
             "Slack asked us to slow down. Nothing was installed. Please try again in a minute."
         ),

@@ -2,7 +2,6 @@
 
 from demo_site.settings import *  # noqa: F403
 
-
 SLACK_INSTALLS = {
     "ENCRYPTION_KEYS": {"k1": "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA="},
     "SLACK_URL": "https://slack.test",

@@ -44,9 +44,7 @@ def oauth_v2_access(
         if rotating:
             data.update(expires_in=43200, refresh_token=BOT_REFRESH_TOKEN)
     if user_token:
-        data["authed_user"].update(
-            scope=user_scopes, access_token=user_token, token_type="user"
-        )
+        data["authed_user"].update(scope=user_scopes, access_token=user_token, token_type="user")
         if rotating:
             data["authed_user"].update(expires_in=43200, refresh_token=USER_REFRESH_TOKEN)
     if webhook_url:

@@ -1,0 +1,66 @@
+import pytest
+from django.test import override_settings
+
+from slack_installs import checks, crypto
+
+KEY = "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA="
+
+
+def ids(messages):
+    return [message.id for message in messages]
+
+
+def test_valid_configuration_passes():
+    assert checks.check_encryption_keys() == []
+    assert checks.check_pipeline_paths() == []
+
+
+@pytest.mark.parametrize("value", [{}, {"ENCRYPTION_KEYS": {}}, None])
+def test_e001_no_keys(value):
+    with override_settings(SLACK_INSTALLS=value):
+        messages = checks.check_encryption_keys()
+    assert ids(messages) == ["slack_installs.E001"]
+    assert "slack_installs_generate_key" in messages[0].hint
+    assert "SECRET_KEY" in messages[0].hint
+
+
+def test_e002_unknown_active_key_id():
+    with override_settings(SLACK_INSTALLS={"ENCRYPTION_KEYS": {"a": KEY}, "ACTIVE_KEY_ID": "b"}):
+        messages = checks.check_encryption_keys()
+    assert ids(messages) == ["slack_installs.E002"]
+    assert "'a'" in messages[0].hint
+
+
+def test_e002_several_keys_and_no_active_key_id():
+    with override_settings(
+        SLACK_INSTALLS={"ENCRYPTION_KEYS": {"a": KEY, "b": crypto.generate_key()}}
+    ):
+        assert ids(checks.check_encryption_keys()) == ["slack_installs.E002"]
+
+
+@pytest.mark.parametrize("keys", [{"a": "not-a-fernet-key"}, {"bad:id": KEY}, {"a": 12345}])
+def test_e003_malformed_key(keys):
+    with override_settings(SLACK_INSTALLS={"ENCRYPTION_KEYS": keys}):
+        messages = checks.check_encryption_keys()
+    assert "slack_installs.E003" in ids(messages)
+    assert all("not-a-fernet-key" not in message.msg for message in messages)
+
+
+def test_e004_pipeline_path_that_does_not_import():
+    settings_value = {
+        "ENCRYPTION_KEYS": {"k1": KEY},
+        "PIPELINES": ["nowhere.to_be.found", "slack_installs.conf.DEFAULTS"],
+    }
+    with override_settings(SLACK_INSTALLS=settings_value):
+        messages = checks.check_pipeline_paths()
+    assert ids(messages) == ["slack_installs.E004", "slack_installs.E004"]
+    assert "nowhere.to_be.found" in messages[0].msg
+    assert "not callable" in messages[1].msg
+
+
+def test_checks_are_registered_with_django():
+    from django.core import checks as django_checks
+
+    with override_settings(SLACK_INSTALLS={}):
+        messages = django_checks.run_checks(tags=["slack_installs"])
+    assert "slack_installs.E001" in ids(messages)
