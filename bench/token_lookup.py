@@ -1,0 +1,130 @@
+"""Token lookup, the hot path of every bot: ``get_bot_token`` over many installations.
+
+Baselines, same database engine, same rows, same run:
+- slack_sdk's ``SQLAlchemyInstallationStore.find_bot`` (tokens in plaintext);
+- the floor: one indexed SELECT through the DB-API driver plus one Fernet decrypt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from typing import Any
+
+from bench.harness import Row, setup_django, sqlalchemy_url, time_calls
+
+CLIENT_ID = "1000.2000"
+
+
+def populate(rows: int) -> list[str]:
+    """Create ``rows`` installations of one app (plus rows of a second app) and slack_sdk's twins."""
+    from slack_installs import crypto
+    from slack_installs.fields import Ciphertext
+    from slack_installs.models import Installation, SlackApp
+
+    app = SlackApp.objects.create(
+        name="Bench", slug="bench", client_id=CLIENT_ID, client_secret="s", bot_scopes="chat:write"
+    )
+    other = SlackApp.objects.create(
+        name="Other", slug="other", client_id="9.9", client_secret="s", bot_scopes="chat:write"
+    )
+    team_ids = [f"T{index:08d}" for index in range(rows)]
+    batch: list[Installation] = []
+    for index, team_id in enumerate(team_ids):
+        token = Ciphertext(crypto.encrypt(f"xoxb-{index}-bench-token-abcdefghijklmnop"))
+        for owner in (app, other) if index % 10 == 0 else (app,):
+            batch.append(
+                Installation(
+                    app=owner, team_id=team_id, team_name=f"Team {index}", bot_token=token,
+                    bot_user_id="U0BOT", bot_id="B0BOT", bot_scopes="chat:write",
+                )
+            )
+        if len(batch) >= 5000:
+            Installation.objects.bulk_create(batch)
+            batch = []
+    Installation.objects.bulk_create(batch)
+    return team_ids
+
+
+def slack_sdk_store(team_ids: list[str]) -> Any:
+    import sqlalchemy
+    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+
+    engine = sqlalchemy.create_engine(sqlalchemy_url())
+    store = SQLAlchemyInstallationStore(client_id=CLIENT_ID, engine=engine)
+    store.create_tables()
+    now = time.time()
+    rows = [
+        {
+            "client_id": CLIENT_ID, "app_id": "A1", "enterprise_id": None, "team_id": team_id,
+            "team_name": f"Team {index}", "bot_token": f"xoxb-{index}-bench-token-abcdefghijklmnop",
+            "bot_id": "B0BOT", "bot_user_id": "U0BOT", "bot_scopes": "chat:write",
+            "is_enterprise_install": False,
+            "installed_at": __import__("datetime").datetime.fromtimestamp(now),
+        }
+        for index, team_id in enumerate(team_ids)
+    ]
+    with engine.begin() as connection:
+        for start in range(0, len(rows), 5000):
+            connection.execute(store.bots.insert(), rows[start : start + 5000])
+    return store
+
+
+def floor_lookup() -> Any:
+    """One indexed SELECT with the raw DB-API cursor, then one decrypt."""
+    from django.db import connection
+
+    from slack_installs import crypto
+
+    connection.ensure_connection()
+    raw = connection.connection
+    app_id = __import__("slack_installs.models", fromlist=["SlackApp"]).SlackApp.objects.get(
+        slug="bench"
+    ).pk
+    placeholder = "?" if connection.vendor == "sqlite" else "%s"
+    sql = (
+        "SELECT bot_token FROM slack_installs_installation "
+        f"WHERE app_id = {placeholder} AND enterprise_id = '' AND team_id = {placeholder}"
+    )
+
+    def lookup(team_id: str) -> str:
+        cursor = raw.cursor()
+        cursor.execute(sql, (app_id, team_id))
+        return crypto.decrypt(cursor.fetchone()[0])
+
+    return lookup
+
+
+def run(rows: int, lookups: int) -> list[Row]:
+    from slack_installs.tokens import get_bot_token
+
+    team_ids = populate(rows)
+    store = slack_sdk_store(team_ids)
+    sample = random.Random(7).choices(team_ids, k=lookups)
+
+    ours = time_calls(lambda team: get_bot_token("bench", team_id=team), sample)
+    theirs = time_calls(lambda team: store.find_bot(enterprise_id=None, team_id=team), sample)
+    floor = time_calls(floor_lookup(), sample)
+    assert get_bot_token("bench", team_id=team_ids[3]).startswith("xoxb-3-")
+    assert store.find_bot(enterprise_id=None, team_id=team_ids[3]).bot_token.startswith("xoxb-3-")
+
+    label = f"token lookup ({rows:,} installs)"
+    return [
+        Row(label, "median vs slack_sdk find_bot", f"{ours.median_us:.0f} µs",
+            f"{theirs.median_us:.0f} µs", ours.median_us / theirs.median_us, "≤0.5×"),
+        Row(label, "p95 vs slack_sdk find_bot", f"{ours.p95_us:.0f} µs",
+            f"{theirs.p95_us:.0f} µs", ours.p95_us / theirs.p95_us, "≤0.5×"),
+        Row(label, "median vs floor (SELECT + decrypt)", f"{ours.median_us:.0f} µs",
+            f"{floor.median_us:.0f} µs", ours.median_us / floor.median_us),
+    ]
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
+    parser = argparse.ArgumentParser(prog="python -m bench token_lookup")
+    parser.add_argument("--rows", type=int, default=10_000, help="installations to create")
+    parser.add_argument("--lookups", type=int, default=5_000, help="timed lookups per contender")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: SQLite)")
+    args = parser.parse_args(argv)
+    setup_django(args.database_url)
+    return run(args.rows, args.lookups)
