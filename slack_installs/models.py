@@ -88,7 +88,10 @@ class InstallationQuerySet(models.QuerySet):
 class Installation(models.Model):
     """An app installed in one workspace, or org-wide in an Enterprise Grid org."""
 
-    app = models.ForeignKey(SlackApp, on_delete=models.CASCADE, related_name="installations")
+    # No index of its own: the unique constraint and the lookup index start with app.
+    app = models.ForeignKey(
+        SlackApp, on_delete=models.CASCADE, related_name="installations", db_index=False
+    )
     enterprise_id = models.CharField(_("enterprise id"), max_length=32, blank=True, default="")
     enterprise_name = models.CharField(_("enterprise name"), max_length=200, blank=True)
     team_id = models.CharField(
@@ -140,7 +143,10 @@ class Installation(models.Model):
                 name="slack_installs_one_installation_per_workspace",
             ),
         ]
-        indexes = [models.Index(fields=["team_id"], name="slack_installs_team_id_idx")]
+        indexes = [
+            # get_bot_token(app, team_id=...) without an enterprise id.
+            models.Index(fields=["app", "team_id"], name="slack_installs_app_team_idx"),
+        ]
 
     def __str__(self) -> str:
         if self.is_enterprise_install or not self.team_id:
