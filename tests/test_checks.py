@@ -64,3 +64,16 @@ def test_checks_are_registered_with_django():
     with override_settings(SLACK_INSTALLS={}):
         messages = django_checks.run_checks(tags=["slack_installs"])
     assert "slack_installs.E001" in ids(messages)
+
+
+def test_deploy_checks_raise_nothing_of_ours_with_production_like_settings(settings):
+    from django.core import checks as django_checks
+
+    settings.DEBUG = False
+    settings.SECRET_KEY = "x" * 60 + "production-like-secret-key"
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SESSION_COOKIE_SECURE = True
+    settings.CSRF_COOKIE_SECURE = True
+    settings.SECURE_HSTS_SECONDS = 31536000
+    messages = django_checks.run_checks(include_deployment_checks=True)
+    assert [m.id for m in messages if m.id.startswith("slack_installs.")] == []
