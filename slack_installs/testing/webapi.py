@@ -52,7 +52,10 @@ class Webhook:
 class WebAPI:
     """The Web API half of ``FakeSlack``, which owns the state and calls these under its lock."""
 
+    # Provided by FakeSlack: the state, the app lookup and the failure injection.
     url: str
+    app: Callable[[str], FakeApp | None]
+    _serve: Callable[..., wire.Answer]
     _lock: threading.RLock
     _codes: dict[str, Grant]
     _tokens: dict[str, IssuedToken]
@@ -60,17 +63,6 @@ class WebAPI:
     _bots: dict[tuple[str, str], tuple[str, str]]
     _messages: list[Message]
     _ts: int
-
-    def app(self, client_id: str) -> FakeApp | None:
-        raise NotImplementedError
-
-    def _serve(
-        self,
-        method: str,
-        request: wire.ApiRequest,
-        handle: Callable[[], dict[str, Any] | wire.Answer],
-    ) -> wire.Answer:
-        raise NotImplementedError
 
     # --- Issuing tokens --------------------------------------------------------------------
 
