@@ -29,4 +29,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check slack_installs tests
 
 clean:
-	rm -rf $(VENV) .pytest_cache demo.sqlite3
+	rm -rf $(VENV) .pytest_cache demo.sqlite3 .demo-admin-password

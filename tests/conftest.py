@@ -5,6 +5,8 @@ import responses
 
 from slack_installs.models import SlackApp
 
+pytest_plugins = ["slack_installs.testing.pytest_plugin"]
+
 
 @pytest.fixture
 def mocked_slack():

@@ -1,0 +1,95 @@
+"""Links that start an install: the install URL and Slack's "Add to Slack" button.
+
+Both point at this site's install view (never at Slack), which starts an attempt
+and then redirects to Slack. An unknown or inactive app gives nothing and a
+warning in the log, never an exception, so a page never breaks over a button.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from .models import SlackApp
+
+logger = logging.getLogger(__name__)
+
+# Slack's four-colour mark, drawn as a pinwheel of rounded bars and dots.
+SLACK_MARK = mark_safe(  # noqa: S308 (a constant, nothing interpolated)
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="20" height="20" '
+    'aria-hidden="true" focusable="false" style="margin-right:10px;flex:none">'
+    '<rect x="1" y="7" width="10" height="4" rx="2" fill="#36C5F0"/>'
+    '<circle cx="9" cy="3" r="2" fill="#36C5F0"/>'
+    '<rect x="13" y="1" width="4" height="10" rx="2" fill="#2EB67D"/>'
+    '<circle cx="21" cy="9" r="2" fill="#2EB67D"/>'
+    '<rect x="13" y="13" width="10" height="4" rx="2" fill="#ECB22E"/>'
+    '<circle cx="15" cy="21" r="2" fill="#ECB22E"/>'
+    '<rect x="7" y="13" width="4" height="10" rx="2" fill="#E01E5A"/>'
+    '<circle cx="3" cy="15" r="2" fill="#E01E5A"/>'
+    "</svg>"
+)
+
+BUTTON_STYLE = (
+    "align-items:center;color:#1d1c1d;background-color:#fff;border:1px solid #ddd;"
+    "border-radius:4px;display:inline-flex;font-family:Lato,system-ui,sans-serif;"
+    "font-size:16px;font-weight:600;height:44px;padding:0 16px;text-decoration:none"
+)
+
+
+def install_url(slug: object, *, team: str | None = None, next: str | None = None) -> str:  # noqa: A002
+    """The path of the install view of the active app ``slug``, or ``""`` (and a warning).
+
+    ``team`` (a workspace id to pre-select on Slack) and ``next`` (a local URL to come
+    back to) are added as query parameters when given.
+    """
+    app = _active_app(slug)
+    return "" if app is None else _url_of(app, team=team, next=next)
+
+
+def install_button(
+    slug: object,
+    *,
+    team: str | None = None,
+    next: str | None = None,  # noqa: A002
+) -> SafeString:
+    """Slack's "Add to Slack" button for the active app ``slug``, or ``""`` (and a warning)."""
+    app = _active_app(slug)
+    url = "" if app is None else _url_of(app, team=team, next=next)
+    if not url:
+        return SafeString("")
+    return format_html(
+        '<a class="slack-install-button" href="{}" title="Install {} in a Slack workspace" '
+        'style="{}">{}Add to Slack</a>',
+        url,
+        app.name,
+        BUTTON_STYLE,
+        SLACK_MARK,
+    )
+
+
+def _url_of(app: SlackApp, *, team: object, next: object) -> str:  # noqa: A002
+    try:
+        path = reverse("slack_installs:install", kwargs={"slug": app.slug})
+    except NoReverseMatch:
+        logger.warning(
+            "Cannot link to the install of Slack app %r: include slack_installs.urls "
+            "in your URLconf",
+            app.slug,
+        )
+        return ""
+    query = {key: str(value) for key, value in (("team", team), ("next", next)) if value}
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def _active_app(slug: object) -> SlackApp | None:
+    if not isinstance(slug, str) or not slug:
+        logger.warning("An install link needs the slug of a Slack app, got %r", slug)
+        return None
+    app = SlackApp.objects.filter(slug=slug, is_active=True).first()
+    if app is None:
+        logger.warning("No active Slack app with slug %r: the install link is left out", slug)
+    return app
