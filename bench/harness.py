@@ -104,8 +104,10 @@ class Row:
 
 def format_table(rows: list[Row]) -> str:
     """A Markdown table, readable in a terminal and in docs/benchmarks.md alike."""
-    header = "| benchmark | measure | ours | baseline | ratio | target | |\n|---|---|---|---|---|---|---|"
-    lines = [header]
+    lines = [
+        "| benchmark | measure | ours | baseline | ratio | target | |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         ratio = "" if row.ratio is None else f"{row.ratio:.2f}×"
         lines.append(

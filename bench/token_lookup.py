@@ -18,7 +18,7 @@ CLIENT_ID = "1000.2000"
 
 
 def populate(rows: int) -> list[str]:
-    """Create ``rows`` installations of one app (plus rows of a second app) and slack_sdk's twins."""
+    """Create ``rows`` installations of one app, and every tenth workspace for a second app."""
     from slack_installs import crypto
     from slack_installs.fields import Ciphertext
     from slack_installs.models import Installation, SlackApp
