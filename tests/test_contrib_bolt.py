@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -244,6 +245,8 @@ def test_save_bot_creates_and_updates(store):
 def test_save_needs_a_team_or_an_enterprise(store):
     with pytest.raises(ValueError, match="team_id or an enterprise_id"):
         store.save(sdk_installation(enterprise_id=None, team_id=None))
+    with pytest.raises(ValueError, match="not a Slack team or enterprise id"):
+        store.save(sdk_installation(team_id="T" * 40))
     assert not Installation.objects.exists()
 
 
@@ -463,6 +466,30 @@ def test_state_store_refuses_unknown_and_other_apps_states(slack_app):
     assert acme.consume("x" * 5000) is False
     assert OAuthAttempt.objects.get().status == "pending"  # the other app's attempt is untouched
     assert DjangoOAuthStateStore(app="other").consume(state) is True
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_consumes_of_one_state_succeed_once(slack_app):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serializes writers anyway")
+    state = DjangoOAuthStateStore(app="acme").issue()
+    barrier = threading.Barrier(6)
+    results = []
+
+    def consume():
+        try:
+            barrier.wait()
+            results.append(DjangoOAuthStateStore(app="acme").consume(state))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=consume) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 5 + [True]
 
 
 # --- Bolt on top ---------------------------------------------------------------------------

@@ -74,6 +74,12 @@ def _get_app(slug: str) -> SlackApp:
         ) from None
 
 
+def _app_pk(slug: str) -> int | None:
+    # Filtering on the app's id, never through a join: PostgreSQL re-checks a
+    # concurrent UPDATE's conditions on the row itself, not on a joined table.
+    return SlackApp.objects.filter(slug=slug).values_list("pk", flat=True).first()
+
+
 def _to_datetime(value: Any) -> datetime.datetime | None:
     """An aware UTC datetime from slack_sdk's epoch seconds (or a datetime)."""
     if value is None:
@@ -85,6 +91,10 @@ def _to_datetime(value: Any) -> datetime.datetime | None:
 
 def _to_epoch(value: datetime.datetime | None) -> int | None:
     return int(value.timestamp()) if value is not None else None
+
+
+def _clip(value: str | None, limit: int) -> str:
+    return (value or "")[:limit]  # Slack's names and ids fit; a stray one must not crash a save
 
 
 def _scopes(value: Any) -> str:
@@ -101,6 +111,9 @@ def _row_key(
     Like slack_sdk's own stores, ``team_id=None`` or ``is_enterprise_install`` means
     the org-wide install; a team id stored on one is dropped (python-slack-sdk#1639).
     """
+    for value in (enterprise_id, team_id):
+        if value is not None and (not isinstance(value, str) or len(value) > 32):
+            raise ValueError(f"{value!r} is not a Slack team or enterprise id")
     if is_enterprise_install or team_id is None:
         return enterprise_id or "", ""
     return enterprise_id or "", team_id
@@ -121,7 +134,7 @@ class DjangoInstallationStore(InstallationStore):
 
     def _rows(self, enterprise_id: str, team_id: str):
         return Installation.objects.filter(
-            app__slug=self.app_slug, enterprise_id=enterprise_id, team_id=team_id
+            app_id=_app_pk(self.app_slug), enterprise_id=enterprise_id, team_id=team_id
         )
 
     # --- saving ----------------------------------------------------------------------
@@ -134,17 +147,17 @@ class DjangoInstallationStore(InstallationStore):
         with transaction.atomic():
             row, newness = self._locked_row(key, _to_datetime(installation.installed_at))
             if newness >= 0:
-                row.enterprise_name = installation.enterprise_name or row.enterprise_name
-                if key[1]:
-                    row.team_name = installation.team_name or row.team_name
+                self._set_names(row, installation)
             if newness > 0:
-                row.installer_user_id = installation.user_id or ""
+                row.installer_user_id = _clip(installation.user_id, 32)
                 if installation.incoming_webhook_url:
                     row.incoming_webhook_url = installation.incoming_webhook_url
-                    row.incoming_webhook_channel = installation.incoming_webhook_channel or ""
-                    row.incoming_webhook_channel_id = installation.incoming_webhook_channel_id or ""
-                    row.incoming_webhook_configuration_url = (
-                        installation.incoming_webhook_configuration_url or ""
+                    row.incoming_webhook_channel = _clip(installation.incoming_webhook_channel, 200)
+                    row.incoming_webhook_channel_id = _clip(
+                        installation.incoming_webhook_channel_id, 32
+                    )
+                    row.incoming_webhook_configuration_url = _clip(
+                        installation.incoming_webhook_configuration_url, 500
                     )
             if installation.bot_token and newness >= 0:
                 self._set_bot(row, installation)
@@ -152,7 +165,7 @@ class DjangoInstallationStore(InstallationStore):
             if installation.user_token and installation.user_id:
                 UserToken.objects.update_or_create(
                     installation=row,
-                    slack_user_id=installation.user_id,
+                    slack_user_id=_clip(installation.user_id, 32),
                     defaults={
                         "scopes": _scopes(installation.user_scopes),
                         "access_token": installation.user_token,
@@ -172,9 +185,7 @@ class DjangoInstallationStore(InstallationStore):
             if newness < 0:
                 self.logger.info("Not saving a bot older than the stored one (%s)", key)
                 return
-            row.enterprise_name = bot.enterprise_name or row.enterprise_name
-            if key[1]:
-                row.team_name = bot.team_name or row.team_name
+            self._set_names(row, bot)
             self._set_bot(row, bot)
             row.save()
 
@@ -187,7 +198,8 @@ class DjangoInstallationStore(InstallationStore):
         if not enterprise_id and not team_id:
             raise ValueError("an installation needs a team_id or an enterprise_id")
         installed_at = installed_at or timezone.now()
-        queryset = self._rows(enterprise_id, team_id).select_for_update()
+        # Lock the installation only: its app row stays free for other workspaces.
+        queryset = self._rows(enterprise_id, team_id).select_for_update(of=("self",))
         row = queryset.first()
         if row is None:
             try:
@@ -210,10 +222,16 @@ class DjangoInstallationStore(InstallationStore):
         return row, -1 if row.installed_at - installed_at > _SAME_INSTANT else 0
 
     @staticmethod
+    def _set_names(row: Installation, source: SdkInstallation | Bot) -> None:
+        row.enterprise_name = _clip(source.enterprise_name, 200) or row.enterprise_name
+        if row.team_id:
+            row.team_name = _clip(source.team_name, 200) or row.team_name
+
+    @staticmethod
     def _set_bot(row: Installation, source: SdkInstallation | Bot) -> None:
         row.bot_token = source.bot_token
-        row.bot_id = source.bot_id or row.bot_id
-        row.bot_user_id = source.bot_user_id or row.bot_user_id
+        row.bot_id = _clip(source.bot_id, 32) or row.bot_id
+        row.bot_user_id = _clip(source.bot_user_id, 32) or row.bot_user_id
         row.bot_scopes = _scopes(source.bot_scopes)
         row.bot_refresh_token = source.bot_refresh_token or None
         row.bot_token_expires_at = _to_datetime(source.bot_token_expires_at)
@@ -400,7 +418,7 @@ class DjangoOAuthStateStore(OAuthStateStore):
             return False
         now = timezone.now()
         attempts = OAuthAttempt.objects.filter(
-            app__slug=self.app_slug,
+            app_id=_app_pk(self.app_slug),
             state_digest=digest(state),
             status=OAuthAttempt.Status.PENDING,
         )
