@@ -7,7 +7,6 @@ from io import StringIO
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import responses
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -19,6 +18,7 @@ from slack_installs import pipelines
 from slack_installs.compat.django_slack_oauth import map_v1_scopes
 from slack_installs.models import Installation, SlackApp, UserToken
 from tests import slack_payloads
+from tests.slack_mocks import answer_install
 
 pytestmark = pytest.mark.django_db
 
@@ -241,14 +241,7 @@ def test_old_url_names_keep_working(client, default_app, mocked_slack):
     assert authorize.path == "/oauth/v2/authorize" and query["client_id"] == ["123.456"]
     assert query["redirect_uri"] == ["http://testserver/slack/default/oauth/callback/"]
 
-    mocked_slack.add(
-        responses.POST,
-        "https://slack.test/api/oauth.v2.access",
-        json=slack_payloads.oauth_v2_access(),
-    )
-    mocked_slack.add(
-        responses.POST, "https://slack.test/api/auth.test", json=slack_payloads.auth_test()
-    )
+    answer_install(mocked_slack)
     done = client.get("/slack/default/oauth/callback/", {"code": "c1", "state": query["state"][0]})
     assert (done.status_code, done["Location"]) == (302, "/thanks/")
     assert Installation.objects.get().app == default_app
@@ -266,14 +259,7 @@ def test_old_redirect_url_still_takes_slacks_answer(client, default_app, mocked_
     started = client.get("/slack/login/")
     query = parse_qs(urlsplit(started["Location"]).query)
     assert query["redirect_uri"] == ["http://testserver/slack/login/"]
-    mocked_slack.add(
-        responses.POST,
-        "https://slack.test/api/oauth.v2.access",
-        json=slack_payloads.oauth_v2_access(),
-    )
-    mocked_slack.add(
-        responses.POST, "https://slack.test/api/auth.test", json=slack_payloads.auth_test()
-    )
+    answer_install(mocked_slack)
 
     done = client.get("/slack/login/", {"code": "c1", "state": query["state"][0]})
 

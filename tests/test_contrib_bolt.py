@@ -14,7 +14,6 @@ import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-import responses
 from django.db import connection
 from slack_bolt import App
 from slack_bolt.oauth.oauth_settings import OAuthSettings
@@ -29,6 +28,7 @@ from slack_installs.contrib.bolt import DjangoInstallationStore, DjangoOAuthStat
 from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
 from slack_installs.oauth import digest
 from tests import loopback_slack, slack_payloads
+from tests.slack_mocks import answer_install
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +37,7 @@ BOT_B = "xoxb-canary-bolt-bot-b-8888"
 USER_1 = "xoxp-canary-bolt-user-1-9999"
 USER_2 = "xoxp-canary-bolt-user-2-0000"
 WEBHOOK = "https://hooks.slack.com/services/T111/B111/canarybolthook"
+SIGNING_SECRET = "canary-signing-secret-6666"  # the slack_app fixture's
 
 
 @pytest.fixture
@@ -498,14 +499,7 @@ def test_concurrent_consumes_of_one_state_succeed_once(slack_app):
 def install_through_our_views(client, mocked_slack, **payload) -> Installation:
     response = client.get("/slack/acme/install/")
     state = parse_qs(urlsplit(response["Location"]).query)["state"][0]
-    mocked_slack.add(
-        responses.POST,
-        "https://slack.test/api/oauth.v2.access",
-        json=slack_payloads.oauth_v2_access(**payload),
-    )
-    mocked_slack.add(
-        responses.POST, "https://slack.test/api/auth.test", json=slack_payloads.auth_test()
-    )
+    answer_install(mocked_slack, **payload)
     response = client.get("/slack/acme/oauth/callback/", {"code": "c1", "state": state})
     assert response.status_code == 302
     return Installation.objects.get()
@@ -519,6 +513,12 @@ def signed_headers(body: str, secret: str, timestamp: int | None = None) -> dict
         "HTTP_X_SLACK_REQUEST_TIMESTAMP": str(timestamp),
         "HTTP_X_SLACK_SIGNATURE": signature,
     }
+
+
+def post_signed(client, url, body, *, secret=SIGNING_SECRET, timestamp=None, form=True):
+    content_type = "application/x-www-form-urlencoded" if form else "application/json"
+    headers = signed_headers(body, secret, timestamp)
+    return client.post(url, body, content_type=content_type, **headers)
 
 
 def slash_command(
@@ -559,12 +559,7 @@ def test_demo_bolt_app_answers_a_slash_command_for_an_install_made_by_our_views(
     url = bolt_endpoint()
     body = slash_command()
 
-    response = client.post(
-        url,
-        body,
-        content_type="application/x-www-form-urlencoded",
-        **signed_headers(body, "canary-signing-secret-6666"),
-    )
+    response = post_signed(client, url, body)
 
     assert response.status_code == 200, response.content
     assert b"Hello <@U0001>! <@U0BOT> answers from Django." in response.content
@@ -579,29 +574,14 @@ def test_demo_bolt_app_refuses_a_bad_signature_and_unknown_workspaces(
     url = bolt_endpoint()
     body = slash_command()
 
-    forged = client.post(
-        url,
-        body,
-        content_type="application/x-www-form-urlencoded",
-        **signed_headers(body, "not-the-signing-secret"),
-    )
+    forged = post_signed(client, url, body, secret="not-the-signing-secret")
     assert forged.status_code == 401
-    stale = client.post(
-        url,
-        body,
-        content_type="application/x-www-form-urlencoded",
-        **signed_headers(body, "canary-signing-secret-6666", int(time.time()) - 3600),
-    )
+    stale = post_signed(client, url, body, timestamp=int(time.time()) - 3600)
     assert stale.status_code == 401
     assert loopback.calls_to("auth.test") == []
 
     elsewhere = slash_command(team_id="T0OTHER", response_url=f"{loopback.base_url}respond")
-    response = client.post(
-        url,
-        elsewhere,
-        content_type="application/x-www-form-urlencoded",
-        **signed_headers(elsewhere, "canary-signing-secret-6666"),
-    )
+    response = post_signed(client, url, elsewhere)
     # No installation for this workspace: Bolt answers "please install" through the
     # response_url and never runs the command.
     assert response.status_code == 200
@@ -634,12 +614,7 @@ def test_bolt_app_uninstall_event_revokes_our_installation(
         '"authorizations":[{"team_id":"T0001","user_id":"U0BOT","is_bot":true,'
         '"is_enterprise_install":false}]}'
     )
-    response = client.post(
-        url,
-        body,
-        content_type="application/json",
-        **signed_headers(body, "canary-signing-secret-6666"),
-    )
+    response = post_signed(client, url, body, form=False)
     assert response.status_code == 200
     installation.refresh_from_db()
     assert installation.revoked_at is not None and installation.bot_token is None
@@ -664,12 +639,7 @@ def test_bolt_refreshes_a_rotating_token_and_saves_it_encrypted(
     )
     body = slash_command()
 
-    response = client.post(
-        url,
-        body,
-        content_type="application/x-www-form-urlencoded",
-        **signed_headers(body, "canary-signing-secret-6666"),
-    )
+    response = post_signed(client, url, body)
 
     assert response.status_code == 200, response.content
     refresh = loopback.calls_to("oauth.v2.access")
@@ -692,7 +662,7 @@ def test_bolt_refreshes_a_rotating_token_and_saves_it_encrypted(
 def test_bolts_own_oauth_flow_on_our_stores(slack_app, loopback):
     store = DjangoInstallationStore(app="acme")
     bolt = App(
-        signing_secret="canary-signing-secret-6666",
+        signing_secret=SIGNING_SECRET,
         client=WebClient(base_url=loopback.base_url),
         installation_store=store,
         oauth_settings=OAuthSettings(

@@ -119,6 +119,25 @@ def _row_key(
     return enterprise_id or "", team_id
 
 
+def _bot_fields(row: Installation) -> dict[str, Any]:
+    """What slack_sdk's ``Bot`` and ``Installation`` share, read from our row."""
+    return {
+        "app_id": row.app.app_id or None,
+        "enterprise_id": row.enterprise_id or None,
+        "enterprise_name": row.enterprise_name or None,
+        "team_id": row.team_id or None,
+        "team_name": row.team_name or None,
+        "bot_token": row.bot_token,
+        "bot_id": row.bot_id or None,
+        "bot_user_id": row.bot_user_id or None,
+        "bot_scopes": row.bot_scopes,
+        "bot_refresh_token": row.bot_refresh_token,
+        "bot_token_expires_at": _to_epoch(row.bot_token_expires_at),
+        "is_enterprise_install": row.is_enterprise_install,
+        "installed_at": row.installed_at.timestamp(),
+    }
+
+
 class DjangoInstallationStore(InstallationStore):
     """slack_sdk's ``InstallationStore`` over the installations of one ``SlackApp``."""
 
@@ -255,24 +274,10 @@ class DjangoInstallationStore(InstallationStore):
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
         row = self._active_row(enterprise_id, team_id, is_enterprise_install)
-        bot_token = row.bot_token if row is not None else None
-        if row is None or not bot_token:
+        fields = _bot_fields(row) if row is not None else None
+        if fields is None or not fields["bot_token"]:
             return None
-        return Bot(
-            app_id=row.app.app_id or None,
-            enterprise_id=row.enterprise_id or None,
-            enterprise_name=row.enterprise_name or None,
-            team_id=row.team_id or None,
-            team_name=row.team_name or None,
-            bot_token=bot_token,
-            bot_id=row.bot_id or None,  # type: ignore[arg-type]
-            bot_user_id=row.bot_user_id or None,  # type: ignore[arg-type]
-            bot_scopes=row.bot_scopes,
-            bot_refresh_token=row.bot_refresh_token,
-            bot_token_expires_at=_to_epoch(row.bot_token_expires_at),
-            is_enterprise_install=row.is_enterprise_install,
-            installed_at=row.installed_at.timestamp(),
-        )
+        return Bot(**fields)
 
     def find_installation(
         self,
@@ -301,19 +306,9 @@ class DjangoInstallationStore(InstallationStore):
         elif user_token is None and user_id != row.installer_user_id:
             return None  # this user never installed nor authorized the app here
 
-        bot_token = row.bot_token
+        fields = _bot_fields(row)
         return SdkInstallation(
-            app_id=row.app.app_id or None,
-            enterprise_id=row.enterprise_id or None,
-            enterprise_name=row.enterprise_name or None,
-            team_id=row.team_id or None,
-            team_name=row.team_name or None,
-            bot_token=bot_token,
-            bot_id=row.bot_id or None,
-            bot_user_id=row.bot_user_id or None,
-            bot_scopes=row.bot_scopes,
-            bot_refresh_token=row.bot_refresh_token,
-            bot_token_expires_at=_to_epoch(row.bot_token_expires_at),
+            **fields,
             user_id=user_id,
             user_token=user_token.access_token if user_token else None,
             user_scopes=user_token.scopes if user_token else "",
@@ -323,9 +318,7 @@ class DjangoInstallationStore(InstallationStore):
             incoming_webhook_channel=row.incoming_webhook_channel or None,
             incoming_webhook_channel_id=row.incoming_webhook_channel_id or None,
             incoming_webhook_configuration_url=row.incoming_webhook_configuration_url or None,
-            is_enterprise_install=row.is_enterprise_install,
-            token_type="bot" if bot_token else None,
-            installed_at=row.installed_at.timestamp(),
+            token_type="bot" if fields["bot_token"] else None,
         )
 
     # --- deleting --------------------------------------------------------------------
