@@ -4,7 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-sqlite test-postgres bench lint clean
+# The second supported Django LTS, tested on SQLite in its own virtualenv.
+VENV42 ?= .venv-django42
+STAMP42 := $(VENV42)/.installed
+
+.PHONY: demo test test-sqlite test-postgres test-django42 bench lint clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
@@ -22,6 +26,16 @@ test: $(STAMP)
 test-sqlite: $(STAMP)
 	$(BIN)/python -m pytest
 
+$(STAMP42): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
+	test -x $(VENV42)/bin/python || $(PYTHON) -m venv $(VENV42)
+	$(VENV42)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV42)/bin/python -m pip install --quiet -e '.[dev]' 'Django>=4.2,<5.0'
+	touch $(STAMP42)
+
+test-django42: $(STAMP42)
+	DATABASE_URL="" $(VENV42)/bin/python -m pytest
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
@@ -29,4 +43,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check slack_installs tests
 
 clean:
-	rm -rf $(VENV) .pytest_cache demo.sqlite3 .demo-admin-password
+	rm -rf $(VENV) $(VENV42) .tox .pytest_cache demo.sqlite3 .demo-admin-password

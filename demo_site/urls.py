@@ -1,3 +1,5 @@
+from importlib.util import find_spec
+
 from django.contrib import admin
 from django.urls import include, path
 
@@ -8,3 +10,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("slack/", include("slack_installs.urls")),
 ]
+
+# The Bolt for Python example (docs/bolt.md), only when slack_bolt is installed.
+if find_spec("slack_bolt") is not None:
+    from demo_site import bolt_app
+
+    urlpatterns.insert(
+        0, path("slack/bolt/<slug:slug>/events/", bolt_app.events, name="bolt_events")
+    )

@@ -1,0 +1,1 @@
+"""Optional integrations with other Slack libraries; each needs its own extra."""
