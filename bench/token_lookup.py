@@ -125,6 +125,6 @@ def main(argv: list[str] | None = None) -> list[Row]:
     parser.add_argument("--rows", type=int, default=10_000, help="installations to create")
     parser.add_argument("--lookups", type=int, default=5_000, help="timed lookups per contender")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: SQLite)")
-    args = parser.parse_args(argv)
+    args, _ = parser.parse_known_args(argv)
     setup_django(args.database_url)
     return run(args.rows, args.lookups)

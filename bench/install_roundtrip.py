@@ -1,0 +1,90 @@
+"""Install round trip: server time per completed install (install view, callback, save,
+pipelines), against Bolt's OAuthFlow with slack_sdk's SQLAlchemy stores doing the same
+install. Both talk to the same in-process fake Slack over loopback; the consent page,
+answered in between, is not timed."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from urllib.parse import urlsplit
+
+from bench.harness import Row, Timing, setup_django, sqlalchemy_url
+
+WORKSPACES = ["T0ACME0001", "T0GLOBEX01"]
+
+
+def _timed_get(client, url: str, samples: list[int], expected: int):
+    start = time.perf_counter_ns()
+    response = client.get(url)
+    samples.append(time.perf_counter_ns() - start)
+    if response.status_code != expected:
+        raise RuntimeError(f"{url} answered {response.status_code}: {response.content[:300]!r}")
+    return response
+
+
+def install_once(client, fake, install_url: str, workspace: str, done_status: int) -> int:
+    """One install through a contender; return its server time in nanoseconds."""
+    samples: list[int] = []
+    response = _timed_get(client, install_url, samples, 302)
+    back = urlsplit(fake.consent(response["Location"], workspace=workspace))
+    _timed_get(client, f"{back.path}?{back.query}", samples, done_status)
+    return sum(samples)
+
+
+def run(installs: int) -> list[Row]:
+    from django.test import Client, override_settings
+
+    from bench import bolt_contender
+    from slack_installs.models import Installation, SlackApp
+    from slack_installs.testing import FakeSlack
+
+    with FakeSlack() as fake:
+        app = SlackApp.objects.create(
+            name="Bench", slug="bench", client_id="4000.4000", client_secret="ours-secret",
+            bot_scopes="chat:write,commands",
+            pipelines=["slack_installs.pipelines.link_django_user"],
+        )
+        fake.register_slack_app(app)
+        fake.register_app(bolt_contender.CLIENT_ID, bolt_contender.CLIENT_SECRET)
+        bolt_contender.configure(
+            slack_url=fake.url, api_url=fake.api_url, database_url=sqlalchemy_url(),
+            redirect_uri="http://testserver/bolt/oauth_redirect/",
+        )
+        slack = {
+            "ENCRYPTION_KEYS": {"bench": "YmVuY2gta2V5LTAwMDAwMDAwMDAwMDAwMDAwMDAwMDA="},
+            "SLACK_URL": fake.url,
+            "API_URL": fake.api_url,
+        }
+        with override_settings(SLACK_INSTALLS=slack, ROOT_URLCONF="bench.urls"):
+            ours: list[int] = []
+            theirs: list[int] = []
+            client = Client()
+            for index in range(installs + 10):
+                workspace = WORKSPACES[index % len(WORKSPACES)]
+                # Alternate so that drift on a shared machine hits both alike.
+                # Ours redirects to the success page; Bolt renders its own (200).
+                our_time = install_once(client, fake, "/slack/bench/install/", workspace, 302)
+                bolt_time = install_once(client, fake, "/bolt/install/", workspace, 200)
+                if index >= 10:  # the first installs warm up both
+                    ours.append(our_time)
+                    theirs.append(bolt_time)
+        assert Installation.objects.filter(app=app).count() == len(WORKSPACES)
+
+    mine, bolt = Timing.of(ours), Timing.of(theirs)
+    label = f"install round trip ({installs} installs)"
+    return [
+        Row(label, "median server time vs Bolt OAuthFlow", f"{mine.median_us / 1000:.2f} ms",
+            f"{bolt.median_us / 1000:.2f} ms", mine.median_us / bolt.median_us, "≤0.5×"),
+        Row(label, "p95 server time vs Bolt OAuthFlow", f"{mine.p95_us / 1000:.2f} ms",
+            f"{bolt.p95_us / 1000:.2f} ms", mine.p95_us / bolt.p95_us),
+    ]
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
+    parser = argparse.ArgumentParser(prog="python -m bench install_roundtrip")
+    parser.add_argument("--installs", type=int, default=200, help="timed installs per contender")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: SQLite)")
+    args, _ = parser.parse_known_args(argv)
+    setup_django(args.database_url)
+    return run(args.installs)
