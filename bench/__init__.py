@@ -1,0 +1,1 @@
+"""Benchmarks of django-slack-installs: ``python -m bench [name] [options]``."""
