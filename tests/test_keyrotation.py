@@ -166,7 +166,8 @@ def test_a_finished_rotation_costs_no_writes_on_rerun(slack_app, settings):
     with CaptureQueriesContext(connection) as queries:
         reports = keyrotation.rotate_keys(batch_size=2)
     assert all(report.total == 0 and report.values_reencrypted == 0 for report in reports)
-    assert not [q for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("UPDATE")]
+    statements = [q["sql"].lstrip().upper() for q in queries.captured_queries]
+    assert not [sql for sql in statements if sql.startswith("UPDATE")]
 
 
 def test_undecryptable_values_are_reported_and_left_untouched(slack_app, settings):
@@ -203,7 +204,8 @@ def test_undecryptable_values_are_reported_and_left_untouched(slack_app, setting
 
 
 def test_dry_run_counts_and_changes_nothing(populated, settings):
-    before = {name: raw(Installation, name) for name in EXPECTED_FIELDS["slack_installs.Installation"]}
+    names = EXPECTED_FIELDS["slack_installs.Installation"]
+    before = {name: raw(Installation, name) for name in names}
     use_keys(settings, "k2", k1=K1, k2=K2)
     out = StringIO()
     with CaptureQueriesContext(connection) as queries:
@@ -301,6 +303,9 @@ def test_w002_is_quiet_before_migrations(db, monkeypatch):
         class Meta:
             app_label = "slack_installs"
             db_table = "slack_installs_not_migrated_yet"
+
+        def __str__(self) -> str:
+            return "not migrated"
 
     entry = keyrotation.EncryptedModel(NotMigrated, ("secret",))
     monkeypatch.setattr(keyrotation, "encrypted_models", lambda: [entry])

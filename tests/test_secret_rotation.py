@@ -160,7 +160,8 @@ def test_rotation_pages_need_staff(client, slack_app):
 
 
 def test_unknown_app_is_404(staff_client, db):
-    assert staff_client.get("/admin/slack_installs/slackapp/999/rotate-client-secret/").status_code == 404
+    response = staff_client.get("/admin/slack_installs/slackapp/999/rotate-client-secret/")
+    assert response.status_code == 404
 
 
 def test_posted_secret_is_hidden_from_error_reports(staff_client, slack_app, monkeypatch):
