@@ -20,6 +20,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from . import secrets
+from .exceptions import DecryptionError
 from .models import Installation, OAuthAttempt, SlackApp, UserToken
 from .signals import installation_revoked, slack_event_received
 
@@ -56,7 +57,13 @@ def verify_request(
     if abs(now - int(timestamp)) > MAX_CLOCK_SKEW:
         logger.warning("Slack event for %r refused: timestamp too far from now", app.slug)
         return False
-    candidates = secrets.signing_secrets(app, now=_aware(now))
+    try:
+        candidates = secrets.signing_secrets(app, now=_aware(now))
+    except DecryptionError as exc:
+        logger.error(
+            "Slack event for %r refused: its signing secret is unreadable (%s)", app.slug, exc
+        )
+        return False
     if not candidates:
         logger.warning("Slack event for %r refused: the app has no signing secret", app.slug)
         return False

@@ -144,7 +144,11 @@ def _reencrypt_row(
         if value is None or _key_id(value) == active:
             continue
         try:
-            changed[name] = crypto.decrypt(value) if dry_run else crypto.reencrypt(value)
+            if dry_run:
+                crypto.decrypt(value)  # only to learn whether it can be re-encrypted
+                changed[name] = value
+            else:
+                changed[name] = crypto.reencrypt(value)
         except DecryptionError as exc:
             report.undecryptable.append(Undecryptable(entry.label, pk, name, str(exc)))
     return changed

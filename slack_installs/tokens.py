@@ -71,12 +71,15 @@ def find_installation(
     return candidates[0]
 
 
+def refresh_horizon(now: datetime.datetime | None = None) -> datetime.datetime:
+    """Tokens expiring before this moment are due for a refresh."""
+    now = now or timezone.now()
+    return now + datetime.timedelta(seconds=app_settings.TOKEN_REFRESH_MARGIN)
+
+
 def is_due(expires_at: datetime.datetime | None, *, now: datetime.datetime | None = None) -> bool:
     """Tell whether a token expiring at ``expires_at`` should be refreshed now."""
-    if expires_at is None:
-        return False
-    now = now or timezone.now()
-    return expires_at <= now + datetime.timedelta(seconds=app_settings.TOKEN_REFRESH_MARGIN)
+    return expires_at is not None and expires_at <= refresh_horizon(now)
 
 
 def _has_value(instance: models.Model, name: str) -> bool:
@@ -181,7 +184,7 @@ def _reinstall_error(
     )
 
 
-def refresh_bot_token(installation: Installation, *, force: bool = False) -> Installation:
+def refresh_bot_token(installation: Installation) -> Installation:
     """Refresh the bot token under a row lock, unless another caller already did.
 
     Raises ``TokenRefreshError`` (and marks the installation as needing a re-install)
@@ -196,9 +199,7 @@ def refresh_bot_token(installation: Installation, *, force: bool = False) -> Ins
         )
         _check_bot_token(locked)
         # Whoever held the lock before us may have refreshed already.
-        if not (force or is_due(locked.bot_token_expires_at)) or not _has_value(
-            locked, "bot_refresh_token"
-        ):
+        if not is_due(locked.bot_token_expires_at) or not _has_value(locked, "bot_refresh_token"):
             return locked
         try:
             answer = _redeem(locked.app, locked.bot_refresh_token, "bot")
@@ -224,7 +225,7 @@ def refresh_bot_token(installation: Installation, *, force: bool = False) -> Ins
     return locked
 
 
-def refresh_user_token(user_token: UserToken, *, force: bool = False) -> UserToken:
+def refresh_user_token(user_token: UserToken) -> UserToken:
     """Refresh a user token under a row lock, unless another caller already did."""
     failure: tuple[TokenRefreshError, SlackAPIError] | None = None
     with transaction.atomic():
@@ -234,7 +235,7 @@ def refresh_user_token(user_token: UserToken, *, force: bool = False) -> UserTok
             .get(pk=user_token.pk)
         )
         _check_user_token(locked)
-        if not (force or is_due(locked.expires_at)) or not _has_value(locked, "refresh_token"):
+        if not is_due(locked.expires_at) or not _has_value(locked, "refresh_token"):
             return locked
         try:
             answer = _redeem(locked.installation.app, locked.refresh_token, "user")
@@ -257,26 +258,24 @@ def refresh_user_token(user_token: UserToken, *, force: bool = False) -> UserTok
 
 def due_bot_tokens() -> models.QuerySet[Installation]:
     """Active installations whose rotating bot token expires within the margin."""
-    horizon = timezone.now() + datetime.timedelta(seconds=app_settings.TOKEN_REFRESH_MARGIN)
     return Installation.objects.filter(
         revoked_at__isnull=True,
         needs_reinstall_at__isnull=True,
         bot_token__isnull=False,
         bot_refresh_token__isnull=False,
-        bot_token_expires_at__lte=horizon,
+        bot_token_expires_at__lte=refresh_horizon(),
     ).order_by("bot_token_expires_at", "pk")
 
 
 def due_user_tokens() -> models.QuerySet[UserToken]:
     """Active user tokens that rotate and expire within the margin."""
-    horizon = timezone.now() + datetime.timedelta(seconds=app_settings.TOKEN_REFRESH_MARGIN)
     return UserToken.objects.filter(
         revoked_at__isnull=True,
         installation__revoked_at__isnull=True,
         installation__needs_reinstall_at__isnull=True,
         access_token__isnull=False,
         refresh_token__isnull=False,
-        expires_at__lte=horizon,
+        expires_at__lte=refresh_horizon(),
     ).order_by("expires_at", "pk")
 
 

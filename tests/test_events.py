@@ -32,28 +32,26 @@ def deliver(client, payload, *, secret=SECRET, timestamp=None, body=None, url=UR
     )
 
 
-class Recorder:
-    def __init__(self, signal):
-        self.signal, self.calls = signal, []
+def recording(signal):
+    """Yield the keyword arguments of every sending of ``signal`` while the test runs."""
+    calls = []
 
-    def __call__(self, sender, **kwargs):
-        self.calls.append(kwargs)
+    def receiver(sender, **kwargs):
+        calls.append(kwargs)
+
+    signal.connect(receiver)
+    yield calls
+    signal.disconnect(receiver)
 
 
 @pytest.fixture
 def received():
-    recorder = Recorder(slack_event_received)
-    slack_event_received.connect(recorder)
-    yield recorder.calls
-    slack_event_received.disconnect(recorder)
+    yield from recording(slack_event_received)
 
 
 @pytest.fixture
 def revoked():
-    recorder = Recorder(installation_revoked)
-    installation_revoked.connect(recorder)
-    yield recorder.calls
-    installation_revoked.disconnect(recorder)
+    yield from recording(installation_revoked)
 
 
 @pytest.fixture
@@ -333,3 +331,13 @@ def test_other_events_are_announced_and_acknowledged(client, installation, recei
     assert received[0]["payload"]["event"] == {"type": "app_mention", "text": "hi"}
     assert received[0]["installation"].pk == installation.pk
     assert raw_installation(installation.pk)["revoked_at"] is None
+
+
+def test_an_unreadable_signing_secret_refuses_without_a_500(client, slack_app, settings, caplog):
+    settings.SLACK_INSTALLS = {
+        **settings.SLACK_INSTALLS,
+        "ENCRYPTION_KEYS": {"other": "b3RoZXIta2V5LTAwMDAwMDAwMDAwMDAwMDAwMDAwMDA="},
+    }
+    response = deliver(client, slack_payloads.url_verification("x"))
+    assert response.status_code == 403
+    assert "signing secret is unreadable" in caplog.text
