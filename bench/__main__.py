@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.harness import Row, format_table
 
-BENCHMARKS = ["token_lookup"]
+BENCHMARKS = ["token_lookup", "install_roundtrip", "keyrotation"]
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks-latest.md"
 
 

@@ -41,14 +41,19 @@ def run(installs: int) -> list[Row]:
 
     with FakeSlack() as fake:
         app = SlackApp.objects.create(
-            name="Bench", slug="bench", client_id="4000.4000", client_secret="ours-secret",
+            name="Bench",
+            slug="bench",
+            client_id="4000.4000",
+            client_secret="ours-secret",
             bot_scopes="chat:write,commands",
             pipelines=["slack_installs.pipelines.link_django_user"],
         )
         fake.register_slack_app(app)
         fake.register_app(bolt_contender.CLIENT_ID, bolt_contender.CLIENT_SECRET)
         bolt_contender.configure(
-            slack_url=fake.url, api_url=fake.api_url, database_url=sqlalchemy_url(),
+            slack_url=fake.url,
+            api_url=fake.api_url,
+            database_url=sqlalchemy_url(),
             redirect_uri="http://testserver/bolt/oauth_redirect/",
         )
         slack = {
@@ -74,10 +79,21 @@ def run(installs: int) -> list[Row]:
     mine, bolt = Timing.of(ours), Timing.of(theirs)
     label = f"install round trip ({installs} installs)"
     return [
-        Row(label, "median server time vs Bolt OAuthFlow", f"{mine.median_us / 1000:.2f} ms",
-            f"{bolt.median_us / 1000:.2f} ms", mine.median_us / bolt.median_us, "≤0.5×"),
-        Row(label, "p95 server time vs Bolt OAuthFlow", f"{mine.p95_us / 1000:.2f} ms",
-            f"{bolt.p95_us / 1000:.2f} ms", mine.p95_us / bolt.p95_us),
+        Row(
+            label,
+            "median server time vs Bolt OAuthFlow",
+            f"{mine.median_us / 1000:.2f} ms",
+            f"{bolt.median_us / 1000:.2f} ms",
+            mine.median_us / bolt.median_us,
+            "≤0.5×",
+        ),
+        Row(
+            label,
+            "p95 server time vs Bolt OAuthFlow",
+            f"{mine.p95_us / 1000:.2f} ms",
+            f"{bolt.p95_us / 1000:.2f} ms",
+            mine.p95_us / bolt.p95_us,
+        ),
     ]
 
 

@@ -36,8 +36,13 @@ def populate(rows: int) -> list[str]:
         for owner in (app, other) if index % 10 == 0 else (app,):
             batch.append(
                 Installation(
-                    app=owner, team_id=team_id, team_name=f"Team {index}", bot_token=token,
-                    bot_user_id="U0BOT", bot_id="B0BOT", bot_scopes="chat:write",
+                    app=owner,
+                    team_id=team_id,
+                    team_name=f"Team {index}",
+                    bot_token=token,
+                    bot_user_id="U0BOT",
+                    bot_id="B0BOT",
+                    bot_scopes="chat:write",
                 )
             )
         if len(batch) >= 5000:
@@ -57,9 +62,15 @@ def slack_sdk_store(team_ids: list[str]) -> Any:
     now = time.time()
     rows = [
         {
-            "client_id": CLIENT_ID, "app_id": "A1", "enterprise_id": None, "team_id": team_id,
-            "team_name": f"Team {index}", "bot_token": f"xoxb-{index}-bench-token-abcdefghijklmnop",
-            "bot_id": "B0BOT", "bot_user_id": "U0BOT", "bot_scopes": "chat:write",
+            "client_id": CLIENT_ID,
+            "app_id": "A1",
+            "enterprise_id": None,
+            "team_id": team_id,
+            "team_name": f"Team {index}",
+            "bot_token": f"xoxb-{index}-bench-token-abcdefghijklmnop",
+            "bot_id": "B0BOT",
+            "bot_user_id": "U0BOT",
+            "bot_scopes": "chat:write",
             "is_enterprise_install": False,
             "installed_at": __import__("datetime").datetime.fromtimestamp(now),
         }
@@ -79,9 +90,11 @@ def floor_lookup() -> Any:
 
     connection.ensure_connection()
     raw = connection.connection
-    app_id = __import__("slack_installs.models", fromlist=["SlackApp"]).SlackApp.objects.get(
-        slug="bench"
-    ).pk
+    app_id = (
+        __import__("slack_installs.models", fromlist=["SlackApp"])
+        .SlackApp.objects.get(slug="bench")
+        .pk
+    )
     placeholder = "?" if connection.vendor == "sqlite" else "%s"
     sql = (
         "SELECT bot_token FROM slack_installs_installation "
@@ -111,12 +124,29 @@ def run(rows: int, lookups: int) -> list[Row]:
 
     label = f"token lookup ({rows:,} installs)"
     return [
-        Row(label, "median vs slack_sdk find_bot", f"{ours.median_us:.0f} µs",
-            f"{theirs.median_us:.0f} µs", ours.median_us / theirs.median_us, "≤0.5×"),
-        Row(label, "p95 vs slack_sdk find_bot", f"{ours.p95_us:.0f} µs",
-            f"{theirs.p95_us:.0f} µs", ours.p95_us / theirs.p95_us, "≤0.5×"),
-        Row(label, "median vs floor (SELECT + decrypt)", f"{ours.median_us:.0f} µs",
-            f"{floor.median_us:.0f} µs", ours.median_us / floor.median_us),
+        Row(
+            label,
+            "median vs slack_sdk find_bot",
+            f"{ours.median_us:.0f} µs",
+            f"{theirs.median_us:.0f} µs",
+            ours.median_us / theirs.median_us,
+            "≤0.5×",
+        ),
+        Row(
+            label,
+            "p95 vs slack_sdk find_bot",
+            f"{ours.p95_us:.0f} µs",
+            f"{theirs.p95_us:.0f} µs",
+            ours.p95_us / theirs.p95_us,
+            "≤0.5×",
+        ),
+        Row(
+            label,
+            "median vs floor (SELECT + decrypt)",
+            f"{ours.median_us:.0f} µs",
+            f"{floor.median_us:.0f} µs",
+            ours.median_us / floor.median_us,
+        ),
     ]
 
 

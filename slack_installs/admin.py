@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 
+from .admin_rotation import SecretRotationAdminMixin
 from .models import Installation, OAuthAttempt, SlackApp, UserToken
 
 
 @admin.register(SlackApp)
-class SlackAppAdmin(admin.ModelAdmin):
+class SlackAppAdmin(SecretRotationAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "client_id", "is_active"]
     prepopulated_fields = {"slug": ["name"]}
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import DatabaseError, connections, router, transaction
 from django.utils.module_loading import import_string
 
-from . import crypto
+from . import crypto, keyrotation
 from .conf import app_settings
 
 GENERATE_HINT = "Run `python manage.py slack_installs_generate_key` and paste its output."
@@ -80,3 +82,57 @@ def check_pipeline_paths(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
                 )
             )
     return messages
+
+
+@register("slack_installs", Tags.database)
+def check_keys_in_use(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Warn about stored values whose key id is no longer in ``ENCRYPTION_KEYS``."""
+    if not databases or not app_settings.ENCRYPTION_KEYS:
+        return []
+    by_key: dict[str, Counter[str]] = {}
+    for alias in databases:
+        for place, counter in _unconfigured_key_usage(alias).items():
+            for key_id, count in counter.items():
+                by_key.setdefault(key_id, Counter())[place] += count
+    messages: list[CheckMessage] = []
+    for key_id, places in sorted(by_key.items()):
+        where = ", ".join(f"{place}: {count}" for place, count in sorted(places.items()))
+        if key_id == keyrotation.MALFORMED:
+            problem = "are not in the f1:<key id>:<token> form"
+            hint = "They were written around the encrypted field; restore them from a backup."
+        else:
+            problem = (
+                f"use key id {key_id!r}, which is not in SLACK_INSTALLS['ENCRYPTION_KEYS']"
+            )
+            hint = (
+                f"Put the key with id {key_id!r} back into ENCRYPTION_KEYS and run "
+                "`manage.py slack_installs_rotate_keys`; drop a key only after "
+                "`slack_installs_rotate_keys --verify` succeeds."
+            )
+        messages.append(
+            Warning(
+                f"{sum(places.values())} stored values {problem}, so they cannot be "
+                f"decrypted ({where}).",
+                hint=hint,
+                id="slack_installs.W002",
+            )
+        )
+    return messages
+
+
+def _unconfigured_key_usage(alias: str) -> dict[str, Counter[str]]:
+    # Database checks also run before `migrate` has created the tables.
+    try:
+        tables = set(connections[alias].introspection.table_names())
+        entries = [
+            entry
+            for entry in keyrotation.encrypted_models()
+            if entry.model._meta.db_table in tables
+            and router.allow_migrate_model(alias, entry.model)
+        ]
+        with transaction.atomic(using=alias):
+            return keyrotation.unconfigured_key_usage(using=alias, entries=entries)
+    except DatabaseError:
+        return {}

@@ -1,50 +1,324 @@
-"""Tokens for code that talks to Slack on behalf of an installation."""
+"""Tokens for code that talks to Slack on behalf of an installation.
+
+Rotating tokens (Slack's token rotation) are refreshed here when they expire within
+``TOKEN_REFRESH_MARGIN``. Slack's refresh tokens are single-use, so a refresh runs
+under a row lock and re-reads the row once it holds the lock: of many callers, in
+any number of processes, the first refreshes and the others find the new token.
+A token that is not due costs one query and no lock.
+"""
 
 from __future__ import annotations
 
+import datetime
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models, transaction
 from django.db.models import Q
+from django.utils import timezone
 
-from .exceptions import InstallationNotFound, InstallationRevoked
-from .models import Installation, SlackApp
+from . import client
+from .conf import app_settings
+from .exceptions import (
+    InstallationNotFound,
+    InstallationRevoked,
+    SlackAPIError,
+    TokenRefreshError,
+)
+from .models import Installation, SlackApp, UserToken
+
+logger = logging.getLogger(__name__)
+
+# Slack's answer when a refresh token was already used or revoked: only a new install helps.
+REINSTALL_ERRORS = frozenset({"invalid_refresh_token"})
 
 
-def _installations_of(app: SlackApp | str):
+def _serving(
+    app: SlackApp | str, team_id: str | None, enterprise_id: str | None, prefix: str = ""
+) -> Q:
+    """Installations of ``app`` serving a workspace: its own one or its org's org-wide one."""
+    if not team_id and not enterprise_id:
+        raise ValueError("give team_id, enterprise_id or both")
+    match = Q()
+    if team_id:
+        workspace = Q(**{f"{prefix}team_id": team_id})
+        if enterprise_id:
+            workspace &= Q(**{f"{prefix}enterprise_id": enterprise_id})
+        match |= workspace
+    if enterprise_id:
+        match |= Q(**{f"{prefix}enterprise_id": enterprise_id, f"{prefix}team_id": ""})
     if isinstance(app, SlackApp):
-        return Installation.objects.filter(app=app)
-    return Installation.objects.filter(app__slug=app)
+        return Q(**{f"{prefix}app": app}) & match
+    return Q(**{f"{prefix}app__slug": app}) & match
+
+
+def _describe(app: SlackApp | str, team_id: str | None, enterprise_id: str | None) -> str:
+    slug = getattr(app, "slug", app)
+    return f"{slug!r} for team {team_id or '-'} / enterprise {enterprise_id or '-'}"
 
 
 def find_installation(
     app: SlackApp | str, *, team_id: str | None = None, enterprise_id: str | None = None
 ) -> Installation:
     """The installation serving a workspace (or org): its own, else its org's org-wide one."""
-    if not team_id and not enterprise_id:
-        raise ValueError("give team_id, enterprise_id or both")
-    queryset = _installations_of(app)
-    match = Q()
-    if team_id:
-        workspace = Q(team_id=team_id)
-        if enterprise_id:
-            workspace &= Q(enterprise_id=enterprise_id)
-        match |= workspace
-    if enterprise_id:
-        match |= Q(enterprise_id=enterprise_id, team_id="")
+    match = _serving(app, team_id, enterprise_id)
     # A workspace's own install wins over its org's org-wide install.
-    candidates = sorted(queryset.filter(match)[:2], key=lambda row: row.team_id == "")
+    candidates = sorted(Installation.objects.filter(match)[:2], key=lambda row: row.team_id == "")
     if not candidates:
-        raise InstallationNotFound(
-            f"no installation of {getattr(app, 'slug', app)!r} for "
-            f"team {team_id or '-'} / enterprise {enterprise_id or '-'}"
-        )
+        raise InstallationNotFound(f"no installation of {_describe(app, team_id, enterprise_id)}")
     return candidates[0]
+
+
+def refresh_horizon(now: datetime.datetime | None = None) -> datetime.datetime:
+    """Tokens expiring before this moment are due for a refresh."""
+    now = now or timezone.now()
+    return now + datetime.timedelta(seconds=app_settings.TOKEN_REFRESH_MARGIN)
+
+
+def is_due(expires_at: datetime.datetime | None, *, now: datetime.datetime | None = None) -> bool:
+    """Tell whether a token expiring at ``expires_at`` should be refreshed now."""
+    return expires_at is not None and expires_at <= refresh_horizon(now)
+
+
+def _has_value(instance: models.Model, name: str) -> bool:
+    # Looks at the stored form, so it costs no decryption.
+    return instance.__dict__.get(name) is not None
 
 
 def get_bot_token(
     app: SlackApp | str, *, team_id: str | None = None, enterprise_id: str | None = None
 ) -> str:
-    """Return the plaintext bot token for a workspace or org."""
+    """Return the plaintext bot token for a workspace or org, refreshed when it is due."""
     installation = find_installation(app, team_id=team_id, enterprise_id=enterprise_id)
-    token = None if installation.revoked_at is not None else installation.bot_token
-    if not token:
+    _check_bot_token(installation)
+    if is_due(installation.bot_token_expires_at) and _has_value(installation, "bot_refresh_token"):
+        installation = refresh_bot_token(installation)
+    return installation.bot_token
+
+
+def get_user_token(
+    app: SlackApp | str,
+    slack_user_id: str,
+    *,
+    team_id: str | None = None,
+    enterprise_id: str | None = None,
+) -> str:
+    """Return the plaintext user token a Slack user granted, refreshed when it is due."""
+    match = _serving(app, team_id, enterprise_id, prefix="installation__")
+    candidates = sorted(
+        UserToken.objects.filter(match, slack_user_id=slack_user_id).select_related(
+            "installation"
+        )[:2],
+        key=lambda row: row.installation.team_id == "",
+    )
+    if not candidates:
+        raise InstallationNotFound(
+            f"no user token of {slack_user_id} in {_describe(app, team_id, enterprise_id)}"
+        )
+    user_token = candidates[0]
+    _check_user_token(user_token)
+    if is_due(user_token.expires_at) and _has_value(user_token, "refresh_token"):
+        user_token = refresh_user_token(user_token)
+    return user_token.access_token
+
+
+def _check_bot_token(installation: Installation) -> None:
+    if installation.revoked_at is not None or not _has_value(installation, "bot_token"):
         raise InstallationRevoked(f"the installation {installation.pk} has no active bot token")
-    return token
+
+
+def _check_user_token(user_token: UserToken) -> None:
+    if (
+        user_token.revoked_at is not None
+        or user_token.installation.revoked_at is not None
+        or not _has_value(user_token, "access_token")
+    ):
+        raise InstallationRevoked(
+            f"the user token of {user_token.slack_user_id} on installation "
+            f"{user_token.installation_id} was revoked"
+        )
+
+
+def _expiry(answer: dict[str, Any]) -> datetime.datetime | None:
+    expires_in = answer.get("expires_in")
+    if isinstance(expires_in, int) and not isinstance(expires_in, bool) and expires_in > 0:
+        return timezone.now() + datetime.timedelta(seconds=expires_in)
+    return None
+
+
+def _redeem(app: SlackApp, refresh_token: str, token_type: str) -> dict[str, Any]:
+    """Trade a refresh token for a new token; check that Slack's answer is usable."""
+    answer = client.oauth_v2_access(
+        client_id=app.client_id,
+        client_secret=app.client_secret,
+        grant_type="refresh_token",
+        refresh_token=refresh_token,
+    )
+    access_token = answer.get("access_token")
+    new_refresh = answer.get("refresh_token")
+    if (
+        answer.get("token_type", token_type) != token_type
+        or not isinstance(access_token, str)
+        or not access_token
+        or (new_refresh is not None and not isinstance(new_refresh, str))
+    ):
+        raise SlackAPIError("invalid_response", method="oauth.v2.access")
+    return answer
+
+
+def _reinstall_error(
+    installation: Installation, exc: SlackAPIError, what: str
+) -> TokenRefreshError:
+    Installation.objects.filter(pk=installation.pk).update(needs_reinstall_at=timezone.now())
+    logger.warning(
+        "Slack refused to refresh the %s of installation %s (%s): it must be installed again",
+        what,
+        installation.pk,
+        exc.code,
+    )
+    return TokenRefreshError(
+        f"Slack refused to refresh the {what} of installation {installation.pk} "
+        f"({installation}): {exc.code}. Install the app again in that workspace."
+    )
+
+
+def refresh_bot_token(installation: Installation) -> Installation:
+    """Refresh the bot token under a row lock, unless another caller already did.
+
+    Raises ``TokenRefreshError`` (and marks the installation as needing a re-install)
+    when Slack rejects the refresh token, ``SlackAPIError`` for any other failure.
+    """
+    failure: tuple[TokenRefreshError, SlackAPIError] | None = None
+    with transaction.atomic():
+        locked = (
+            Installation.objects.select_for_update(of=("self",))
+            .select_related("app")
+            .get(pk=installation.pk)
+        )
+        _check_bot_token(locked)
+        # Whoever held the lock before us may have refreshed already.
+        if not is_due(locked.bot_token_expires_at) or not _has_value(locked, "bot_refresh_token"):
+            return locked
+        try:
+            answer = _redeem(locked.app, locked.bot_refresh_token, "bot")
+        except SlackAPIError as exc:
+            if exc.code not in REINSTALL_ERRORS:
+                raise
+            # Raised once the mark is committed, so the mark survives the error.
+            failure = (_reinstall_error(locked, exc, "bot token"), exc)
+        else:
+            locked.bot_token = answer["access_token"]
+            locked.bot_refresh_token = answer.get("refresh_token") or locked.bot_refresh_token
+            locked.bot_token_expires_at = _expiry(answer)
+            locked.save(
+                update_fields=[
+                    "bot_token",
+                    "bot_refresh_token",
+                    "bot_token_expires_at",
+                    "updated_at",
+                ]
+            )
+    if failure is not None:
+        raise failure[0] from failure[1]
+    return locked
+
+
+def refresh_user_token(user_token: UserToken) -> UserToken:
+    """Refresh a user token under a row lock, unless another caller already did."""
+    failure: tuple[TokenRefreshError, SlackAPIError] | None = None
+    with transaction.atomic():
+        locked = (
+            UserToken.objects.select_for_update(of=("self",))
+            .select_related("installation__app")
+            .get(pk=user_token.pk)
+        )
+        _check_user_token(locked)
+        if not is_due(locked.expires_at) or not _has_value(locked, "refresh_token"):
+            return locked
+        try:
+            answer = _redeem(locked.installation.app, locked.refresh_token, "user")
+        except SlackAPIError as exc:
+            if exc.code not in REINSTALL_ERRORS:
+                raise
+            failure = (
+                _reinstall_error(locked.installation, exc, f"user token of {locked.slack_user_id}"),
+                exc,
+            )
+        else:
+            locked.access_token = answer["access_token"]
+            locked.refresh_token = answer.get("refresh_token") or locked.refresh_token
+            locked.expires_at = _expiry(answer)
+            locked.save(update_fields=["access_token", "refresh_token", "expires_at", "updated_at"])
+    if failure is not None:
+        raise failure[0] from failure[1]
+    return locked
+
+
+def due_bot_tokens() -> models.QuerySet[Installation]:
+    """Active installations whose rotating bot token expires within the margin."""
+    return Installation.objects.filter(
+        revoked_at__isnull=True,
+        needs_reinstall_at__isnull=True,
+        bot_token__isnull=False,
+        bot_refresh_token__isnull=False,
+        bot_token_expires_at__lte=refresh_horizon(),
+    ).order_by("bot_token_expires_at", "pk")
+
+
+def due_user_tokens() -> models.QuerySet[UserToken]:
+    """Active user tokens that rotate and expire within the margin."""
+    return UserToken.objects.filter(
+        revoked_at__isnull=True,
+        installation__revoked_at__isnull=True,
+        installation__needs_reinstall_at__isnull=True,
+        access_token__isnull=False,
+        refresh_token__isnull=False,
+        expires_at__lte=refresh_horizon(),
+    ).order_by("expires_at", "pk")
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    """What happened to one due token; ``error`` is empty when it was (or would be) refreshed."""
+
+    kind: str
+    label: str
+    error: str = ""
+
+
+def refresh_due_tokens(
+    *, dry_run: bool = False, on_outcome: Callable[[RefreshOutcome], None] | None = None
+) -> list[RefreshOutcome]:
+    """Refresh every bot and user token due within the margin (the cron job's work).
+
+    One failure does not stop the others; each is reported in its outcome.
+    """
+    outcomes: list[RefreshOutcome] = []
+
+    def attempt(kind: str, label: str, refresh: Callable[[], object]) -> None:
+        error = ""
+        if not dry_run:
+            try:
+                refresh()
+            except TokenRefreshError as exc:
+                error = f"{getattr(exc.__cause__, 'code', 'refused')}, install the app again"
+            except (SlackAPIError, InstallationRevoked) as exc:
+                error = getattr(exc, "code", "") or type(exc).__name__
+        outcome = RefreshOutcome(kind, label, error)
+        outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    for installation in due_bot_tokens().select_related("app"):
+        label = f"bot token of {installation} ({installation.app.slug}, #{installation.pk})"
+        attempt("bot", label, lambda row=installation: refresh_bot_token(row))
+    for user_token in due_user_tokens().select_related("installation__app"):
+        installation = user_token.installation
+        label = (
+            f"user token of {user_token.slack_user_id} on {installation} "
+            f"({installation.app.slug}, #{installation.pk})"
+        )
+        attempt("user", label, lambda row=user_token: refresh_user_token(row))
+    return outcomes

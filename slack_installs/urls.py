@@ -9,4 +9,5 @@ urlpatterns = [
     path("error/", views.error, name="error"),
     path("<slug:slug>/install/", views.install, name="install"),
     path("<slug:slug>/oauth/callback/", views.callback, name="callback"),
+    path("<slug:slug>/events/", views.events, name="events"),
 ]

@@ -1,17 +1,26 @@
-"""Install, OAuth callback, and the default success and error pages."""
+"""Install, OAuth callback, events, and the default success and error pages."""
 
 from __future__ import annotations
 
 import re
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
+from . import events as slack_events
 from . import oauth
 from .conf import app_settings
 from .exceptions import InvalidState
@@ -130,3 +139,23 @@ def error(request: HttpRequest) -> HttpResponse:
     slug = request.GET.get("app", "")
     app = SlackApp.objects.filter(slug=slug).first() if slug else None
     return render_error(request, request.GET.get("error", ""), app=app, status=200)
+
+
+@csrf_exempt  # Slack cannot send a CSRF token; the request signature stands in for it.
+@require_POST
+def events(request: HttpRequest, slug: str) -> HttpResponse:
+    app = get_object_or_404(SlackApp, slug=slug, is_active=True)
+    body = request.body
+    verified = slack_events.verify_request(
+        app,
+        body=body,
+        timestamp=request.headers.get("X-Slack-Request-Timestamp"),
+        signature=request.headers.get("X-Slack-Signature"),
+    )
+    if not verified:
+        return HttpResponseForbidden("invalid or expired request signature")
+    try:
+        answer = slack_events.handle(app, slack_events.parse(body))
+    except slack_events.MalformedEvent as exc:
+        return HttpResponseBadRequest(str(exc))
+    return JsonResponse(answer) if answer is not None else HttpResponse(status=200)

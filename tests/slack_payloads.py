@@ -71,3 +71,58 @@ def auth_test(*, team_id: str = "T0001", bot_id: str = "B0BOT") -> dict[str, Any
 
 def error(code: str) -> dict[str, Any]:
     return {"ok": False, "error": code}
+
+
+# --- Events API ------------------------------------------------------------------------
+
+
+def url_verification(challenge: str) -> dict[str, Any]:
+    return {
+        "token": "legacy-verification-token",
+        "challenge": challenge,
+        "type": "url_verification",
+    }
+
+
+def event_callback(
+    event: dict[str, Any],
+    *,
+    team_id: str | None = "T0001",
+    enterprise_id: str | None = None,
+    org_wide: bool = False,
+    event_id: str = "Ev0001",
+    event_time: int = 1_700_000_000,
+) -> dict[str, Any]:
+    """The envelope Slack wraps every event in, with the one authorization it carries."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": team_id,
+        "enterprise_id": enterprise_id,
+        "api_app_id": "A0001",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": event_time,
+        "authorizations": [
+            {
+                "enterprise_id": enterprise_id,
+                "team_id": None if org_wide else team_id,
+                "user_id": "W0BOT" if org_wide else "U0BOT",
+                "is_bot": True,
+                "is_enterprise_install": org_wide,
+            }
+        ],
+        "is_ext_shared_channel": False,
+    }
+
+
+def app_uninstalled(**envelope: Any) -> dict[str, Any]:
+    return event_callback({"type": "app_uninstalled"}, **envelope)
+
+
+def tokens_revoked(
+    *, oauth: tuple[str, ...] = (), bot: tuple[str, ...] = (), **envelope: Any
+) -> dict[str, Any]:
+    """Slack lists the user ids whose tokens were revoked, never the tokens."""
+    tokens = {"oauth": list(oauth), "bot": list(bot)}
+    return event_callback({"type": "tokens_revoked", "tokens": tokens}, **envelope)

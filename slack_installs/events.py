@@ -1,0 +1,253 @@
+"""Slack's Events API: request signatures, ``url_verification``, uninstalls and revoked tokens.
+
+Slack signs each delivery with the app's signing secret: ``v0=`` + hex HMAC-SHA256
+of ``v0:<timestamp>:<raw body>``. Slack retries a delivery it got no 200 for, so
+every outcome here is idempotent: a retry changes nothing a first delivery did not.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import json
+import logging
+import time
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from . import secrets
+from .exceptions import DecryptionError
+from .models import Installation, OAuthAttempt, SlackApp, UserToken
+from .signals import installation_revoked, slack_event_received
+
+logger = logging.getLogger(__name__)
+
+MAX_CLOCK_SKEW = 300  # seconds; Slack's advice against replayed requests
+SIGNATURE_VERSION = "v0"
+
+
+class MalformedEvent(ValueError):
+    """A signed body that is not the JSON object Slack sends."""
+
+
+def signature_for(secret: str, timestamp: str, body: bytes) -> str:
+    """The ``X-Slack-Signature`` value Slack sends for ``body`` at ``timestamp``."""
+    message = f"{SIGNATURE_VERSION}:{timestamp}:".encode() + body
+    digest = hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+    return f"{SIGNATURE_VERSION}={digest}"
+
+
+def verify_request(
+    app: SlackApp,
+    *,
+    body: bytes,
+    timestamp: str | None,
+    signature: str | None,
+    now: float | None = None,
+) -> bool:
+    """Tell whether a delivery is signed by the app's signing secret (or the previous one
+    within its grace period) and was sent within ``MAX_CLOCK_SKEW`` seconds of now."""
+    if not timestamp or not signature or not timestamp.isascii() or not timestamp.isdigit():
+        return False
+    now = time.time() if now is None else now
+    if abs(now - int(timestamp)) > MAX_CLOCK_SKEW:
+        logger.warning("Slack event for %r refused: timestamp too far from now", app.slug)
+        return False
+    try:
+        candidates = secrets.signing_secrets(app, now=_aware(now))
+    except DecryptionError as exc:
+        logger.error(
+            "Slack event for %r refused: its signing secret is unreadable (%s)", app.slug, exc
+        )
+        return False
+    if not candidates:
+        logger.warning("Slack event for %r refused: the app has no signing secret", app.slug)
+        return False
+    given = signature.encode("utf-8", "replace")
+    # Every candidate is compared, so the timing says nothing about which one matched.
+    matched = False
+    for secret in candidates:
+        expected = signature_for(secret, timestamp, body).encode("ascii")
+        matched |= hmac.compare_digest(expected, given)
+    if not matched:
+        logger.warning("Slack event for %r refused: bad signature", app.slug)
+    return matched
+
+
+def _aware(epoch: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
+
+
+def parse(body: bytes) -> dict[str, Any]:
+    """Decode a signed body; raise ``MalformedEvent`` unless it is a JSON object."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedEvent("the body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise MalformedEvent("the body is not a JSON object")
+    return payload
+
+
+def _slack_id(value: Any) -> str:
+    return value if isinstance(value, str) and 0 < len(value) <= 32 else ""
+
+
+def _ids(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    return [item for item in (_slack_id(entry) for entry in value) if item]
+
+
+def _workspace_of(payload: dict[str, Any]) -> tuple[str, str, bool]:
+    """``(team_id, enterprise_id, org_wide)`` of the installation a delivery is for."""
+    authorizations = payload.get("authorizations")
+    first = authorizations[0] if isinstance(authorizations, list) and authorizations else None
+    authorization = first if isinstance(first, dict) else {}
+    team_id = _slack_id(authorization.get("team_id")) or _slack_id(payload.get("team_id"))
+    enterprise_id = _slack_id(authorization.get("enterprise_id")) or _slack_id(
+        payload.get("enterprise_id")
+    )
+    org_wide = authorization.get(
+        "is_enterprise_install", payload.get("is_enterprise_install", False)
+    )
+    return team_id, enterprise_id, org_wide is True
+
+
+def installation_of(app: SlackApp, payload: dict[str, Any]) -> Installation | None:
+    """The installation a delivery is about, org-wide installs included, or ``None``."""
+    team_id, enterprise_id, org_wide = _workspace_of(payload)
+    if org_wide:
+        if not enterprise_id:
+            return None
+        return Installation.objects.filter(app=app, enterprise_id=enterprise_id, team_id="").first()
+    if not team_id:
+        return None
+    # Team ids are unique across Slack, so the workspace alone names the row.
+    return Installation.objects.filter(app=app, team_id=team_id).first()
+
+
+def _serving(app: SlackApp, payload: dict[str, Any]) -> QuerySet[Installation]:
+    """Installations whose tokens a ``tokens_revoked`` delivery may name."""
+    team_id, enterprise_id, org_wide = _workspace_of(payload)
+    match = Q(pk__in=[])
+    if team_id and not org_wide:
+        match |= Q(team_id=team_id)
+    if enterprise_id:
+        match |= Q(enterprise_id=enterprise_id, team_id="")
+    return Installation.objects.filter(match, app=app)
+
+
+def _installed_again_since(installation: Installation, payload: dict[str, Any]) -> bool:
+    """Tell whether the app was installed again after Slack sent this (late or retried) event."""
+    event_time = payload.get("event_time")
+    if not isinstance(event_time, int) or isinstance(event_time, bool):
+        return False
+    return OAuthAttempt.objects.filter(
+        installation=installation,
+        status=OAuthAttempt.Status.SUCCEEDED,
+        finished_at__gt=_aware(event_time),
+    ).exists()
+
+
+def revoke_installation_locally(installation: Installation, *, reason: str) -> bool:
+    """Mark an installation revoked and wipe all its tokens, without calling Slack.
+
+    Returns whether it was active; ``installation_revoked`` is sent only then, so
+    revoking twice is harmless.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        became_revoked = Installation.objects.filter(
+            pk=installation.pk, revoked_at__isnull=True
+        ).update(revoked_at=now)
+        Installation.objects.filter(pk=installation.pk).update(
+            bot_token=None,
+            bot_refresh_token=None,
+            bot_token_expires_at=None,
+            incoming_webhook_url=None,
+            updated_at=now,
+        )
+        _wipe_user_tokens(UserToken.objects.filter(installation_id=installation.pk), now)
+    installation.refresh_from_db()
+    if became_revoked:
+        installation_revoked.send(
+            sender=Installation, app=installation.app, installation=installation, reason=reason
+        )
+    return bool(became_revoked)
+
+
+def _wipe_user_tokens(user_tokens: QuerySet[UserToken], now: datetime.datetime) -> None:
+    user_tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
+    user_tokens.update(access_token=None, refresh_token=None, expires_at=None, updated_at=now)
+
+
+def wipe_revoked_tokens(app: SlackApp, payload: dict[str, Any], tokens: Any) -> None:
+    """Wipe exactly the tokens a ``tokens_revoked`` event lists (it lists user ids)."""
+    tokens = tokens if isinstance(tokens, dict) else {}
+    bot_user_ids, user_ids = _ids(tokens.get("bot")), _ids(tokens.get("oauth"))
+    installations = [
+        row for row in _serving(app, payload) if not _installed_again_since(row, payload)
+    ]
+    now = timezone.now()
+    lost_bot: list[Installation] = []
+    with transaction.atomic():
+        for installation in installations:
+            if installation.bot_user_id and installation.bot_user_id in bot_user_ids:
+                wiped = Installation.objects.filter(
+                    pk=installation.pk, bot_token__isnull=False
+                ).update(
+                    bot_token=None,
+                    bot_refresh_token=None,
+                    bot_token_expires_at=None,
+                    updated_at=now,
+                )
+                if wiped:
+                    lost_bot.append(installation)
+        if user_ids:
+            _wipe_user_tokens(
+                UserToken.objects.filter(
+                    installation__in=[row.pk for row in installations], slack_user_id__in=user_ids
+                ),
+                now,
+            )
+    for installation in lost_bot:
+        installation.refresh_from_db()
+        installation_revoked.send(
+            sender=Installation, app=app, installation=installation, reason="tokens_revoked"
+        )
+
+
+def handle(app: SlackApp, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """Act on one verified delivery; return the JSON to answer with, if any.
+
+    ``slack_event_received`` is sent once per delivery, after the library's own work.
+    """
+    answer = None
+    installation = None
+    kind = payload.get("type")
+    if kind == "url_verification":
+        challenge = payload.get("challenge")
+        if not isinstance(challenge, str) or not challenge:
+            raise MalformedEvent("url_verification without a challenge")
+        answer = {"challenge": challenge}
+    elif kind == "event_callback":
+        event = payload.get("event")
+        event = event if isinstance(event, dict) else {}
+        installation = installation_of(app, payload)
+        event_type = event.get("type")
+        if event_type == "app_uninstalled" and installation is not None:
+            if not _installed_again_since(installation, payload):
+                revoke_installation_locally(installation, reason="app_uninstalled")
+        elif event_type == "tokens_revoked":
+            wipe_revoked_tokens(app, payload, event.get("tokens"))
+            if installation is not None:
+                installation.refresh_from_db()
+    slack_event_received.send(
+        sender=SlackApp, app=app, payload=payload, installation=installation
+    )
+    return answer
