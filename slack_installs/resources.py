@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import io
 import json
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,7 @@ from typing import IO, Any
 import tablib
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.utils.encoding import force_str
 from import_export import fields, resources, widgets
 
 from .fields import EncryptedTextField
@@ -35,11 +37,44 @@ def escape_formula(value: Any) -> Any:
     return value
 
 
+class EscapedTextWidget(widgets.CharWidget):
+    """Renders text, escaped against formula injection (one call per cell: exports are hot)."""
+
+    def render(self, value: Any, obj: Any = None, **kwargs: Any) -> str:
+        if value is None:
+            return ""
+        text = value if type(value) is str else force_str(value)
+        if text and text[0] in FORMULA_TRIGGERS:
+            return "'" + text
+        return text
+
+
+class PlainIntegerWidget(widgets.IntegerWidget):
+    """Renders an integer as digits, never localised (``1234``, not ``1,234``)."""
+
+    def render(self, value: Any, obj: Any = None, **kwargs: Any) -> Any:
+        if kwargs.get("force_native_type"):
+            return value
+        return "" if value is None else str(value)
+
+
 class IsoDateTimeWidget(widgets.DateTimeWidget):
     """Renders a datetime as ISO 8601 with its UTC offset, in every format."""
 
     def render(self, value: Any, obj: Any = None, **kwargs: Any) -> str:
         return value.isoformat() if isinstance(value, datetime.datetime) else ""
+
+
+# Widgets whose output is never a formula: escaped text, plain numbers, ISO dates, booleans.
+# Any other widget's output is escaped after rendering.
+SAFE_WIDGETS = (EscapedTextWidget, PlainIntegerWidget, IsoDateTimeWidget, widgets.BooleanWidget)
+
+
+def _escaped(render: Any) -> Any:
+    def render_escaped(value: Any, **kwargs: Any) -> Any:
+        return escape_formula(render(value, **kwargs))
+
+    return render_escaped
 
 
 class StreamingExportMixin:
@@ -90,18 +125,19 @@ class StreamingExportMixin:
         """
         selected = self.get_export_fields(export_fields)  # type: ignore[attr-defined]
         self._check_allowlist(selected)
-        renders = [field.widget.render for field in selected]
-        options = {"force_native_type": True} if native else {}
+        renders = []
+        for field in selected:
+            render = field.widget.render
+            if not isinstance(field.widget, SAFE_WIDGETS):
+                render = _escaped(render)
+            renders.append(functools.partial(render, force_native_type=True) if native else render)
         rows = (
             self._export_queryset(queryset)
             .values_list(*[field.attribute for field in selected])
             .iterator(chunk_size=self.chunk_size)
         )
         for values in rows:
-            yield [
-                escape_formula(render(value, **options))
-                for render, value in zip(renders, values, strict=True)
-            ]
+            yield [render(value) for render, value in zip(renders, values, strict=True)]
 
     def export(self, queryset: QuerySet | None = None, **kwargs: Any) -> tablib.Dataset:
         """A ``tablib.Dataset`` built from the same rows the streams use."""
@@ -177,13 +213,23 @@ class StreamingExportMixin:
 class ExportResource(StreamingExportMixin, resources.ModelResource):
     """A model resource rendering datetimes as ISO 8601 and streaming its rows."""
 
-    WIDGETS_MAP = {**resources.ModelResource.WIDGETS_MAP, "DateTimeField": IsoDateTimeWidget}
+    WIDGETS_MAP = {
+        **resources.ModelResource.WIDGETS_MAP,
+        "CharField": EscapedTextWidget,
+        "TextField": EscapedTextWidget,
+        "DateTimeField": IsoDateTimeWidget,
+        **dict.fromkeys(
+            ["AutoField", "BigAutoField", "IntegerField", "BigIntegerField"], PlainIntegerWidget
+        ),
+    }
 
 
 class InstallationResource(ExportResource):
     """Installations, without any token, secret or webhook URL."""
 
-    app = fields.Field(attribute="app__slug", column_name="app", readonly=True)
+    app = fields.Field(
+        attribute="app__slug", column_name="app", readonly=True, widget=EscapedTextWidget()
+    )
     has_bot_token = fields.Field(
         attribute="has_bot_token", column_name="has_bot_token", widget=widgets.BooleanWidget()
     )
@@ -237,9 +283,13 @@ class InstallationResource(ExportResource):
 class OAuthAttemptResource(ExportResource):
     """The OAuth attempt log, without state digests or Slack's response."""
 
-    app = fields.Field(attribute="app__slug", column_name="app", readonly=True)
-    installation = fields.Field(attribute="installation_id", column_name="installation")
-    user = fields.Field(attribute="user_id", column_name="user")
+    app = fields.Field(
+        attribute="app__slug", column_name="app", readonly=True, widget=EscapedTextWidget()
+    )
+    installation = fields.Field(
+        attribute="installation_id", column_name="installation", widget=PlainIntegerWidget()
+    )
+    user = fields.Field(attribute="user_id", column_name="user", widget=PlainIntegerWidget())
 
     class Meta:
         model = OAuthAttempt

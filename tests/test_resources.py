@@ -248,6 +248,16 @@ def test_formula_cells_are_escaped(admin_client, slack_app, trigger, fmt):
                 assert value[0] not in FORMULA_TRIGGERS, (fmt, value)
 
 
+def test_columns_of_other_widgets_are_escaped_too(slack_app):
+    class PlainWidgetResource(InstallationResource):
+        team_name = fields.Field(attribute="team_name", column_name="team_name")  # Widget()
+
+    make_installation(slack_app, team_name="@SUM(A1)")
+    for native in (False, True):
+        row = next(PlainWidgetResource().iter_export_rows(native=native))
+        assert row[COLUMNS.index("team_name")] == "'@SUM(A1)"
+
+
 def test_escape_formula_leaves_safe_values_alone():
     assert escape_formula("Acme") == "Acme"
     assert escape_formula("") == ""
