@@ -202,47 +202,44 @@ class SlackAppAdmin(admin.ModelAdmin):
 # --- Installations ---------------------------------------------------------------------
 
 
-class StatusFilter(admin.SimpleListFilter):
+class ChoiceFilter(admin.SimpleListFilter):
+    """A list filter whose every choice stands for one ``Q``."""
+
+    options: dict[str, tuple[Any, Q]] = {}
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [(value, label) for value, (label, _) in self.options.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        choice = self.options.get(self.value() or "")
+        return queryset.filter(choice[1]) if choice else queryset
+
+
+class StatusFilter(ChoiceFilter):
     title = _("status")
     parameter_name = "status"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("active", _("active")), ("revoked", _("revoked"))]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() == "active":
-            return queryset.filter(revoked_at__isnull=True)
-        if self.value() == "revoked":
-            return queryset.filter(revoked_at__isnull=False)
-        return queryset
+    options = {
+        "active": (_("active"), Q(revoked_at__isnull=True)),
+        "revoked": (_("revoked"), Q(revoked_at__isnull=False)),
+    }
 
 
-class KindFilter(admin.SimpleListFilter):
+class KindFilter(ChoiceFilter):
     title = _("kind")
     parameter_name = "kind"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("enterprise", _("Enterprise Grid")), ("workspace", _("standalone workspace"))]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() == "enterprise":
-            return queryset.exclude(enterprise_id="")
-        if self.value() == "workspace":
-            return queryset.filter(enterprise_id="")
-        return queryset
+    options = {
+        "enterprise": (_("Enterprise Grid"), ~Q(enterprise_id="")),
+        "workspace": (_("standalone workspace"), Q(enterprise_id="")),
+    }
 
 
-class NeedsReinstallFilter(admin.SimpleListFilter):
+class NeedsReinstallFilter(ChoiceFilter):
     title = _("needs re-install")
     parameter_name = "needs_reinstall"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("yes", _("yes")), ("no", _("no"))]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() in {"yes", "no"}:
-            return queryset.filter(needs_reinstall_at__isnull=self.value() == "no")
-        return queryset
+    options = {
+        "yes": (_("yes"), Q(needs_reinstall_at__isnull=False)),
+        "no": (_("no"), Q(needs_reinstall_at__isnull=True)),
+    }
 
 
 class UserTokenInline(admin.TabularInline):

@@ -244,29 +244,24 @@ def test_rotation_links_are_hidden_until_the_pages_exist(admin_client, slack_app
 
 
 @pytest.mark.urls("tests.urls_rotation")
+def test_events_url_is_reversed_once_the_events_view_exists(admin_client, slack_app):
+    response = admin_client.get(change_url(slack_app))
+    assert response.context["slack_setup"]["events_url"] == (
+        "http://testserver/slack/acme/slack-events/"
+    )
+
+
+@pytest.mark.urls("tests.urls_rotation")
 def test_rotation_links_appear_with_the_rotation_mixin(admin_client, slack_app):
     html = admin_client.get(change_url(slack_app)).content.decode()
     assert f'href="/admin/slack_installs/slackapp/{slack_app.pk}/rotate-client-secret/"' in html
     assert f'href="/admin/slack_installs/slackapp/{slack_app.pk}/rotate-signing-secret/"' in html
 
 
-@override_settings(
-    TEMPLATES=[
-        {
-            "BACKEND": "django.template.backends.django.DjangoTemplates",
-            "APP_DIRS": True,
-            "OPTIONS": {
-                "context_processors": [
-                    "django.template.context_processors.request",
-                    "django.contrib.auth.context_processors.auth",
-                    "django.contrib.messages.context_processors.messages",
-                ],
-                "libraries": {"slack_installs": "tests.fake_install_button"},
-            },
-        }
-    ]
-)
-def test_button_preview_uses_the_template_tag(admin_client, slack_app):
+def test_button_preview_uses_the_template_tag(admin_client, slack_app, settings):
+    engine = settings.TEMPLATES[0]
+    libraries = {"slack_installs": "tests.fake_install_button"}
+    settings.TEMPLATES = [{**engine, "OPTIONS": {**engine["OPTIONS"], "libraries": libraries}}]
     html = admin_client.get(change_url(slack_app)).content.decode()
     assert '<a class="fake-button" href="/slack/acme/install/">' in html
 

@@ -66,9 +66,11 @@ def test_pipeline_picker_reorders_under_a_strict_csp(live_server):
             page.route(f"{live_server.url}/**", with_csp)
             page.on(
                 "console",
-                lambda message: violations.append(message.text)
-                if "Content Security Policy" in message.text and "script" in message.text
-                else None,
+                lambda message: (
+                    violations.append(message.text)
+                    if "Content Security Policy" in message.text and "script" in message.text
+                    else None
+                ),
             )
             page.on("pageerror", lambda error: violations.append(str(error)))
 
@@ -86,6 +88,15 @@ def test_pipeline_picker_reorders_under_a_strict_csp(live_server):
             page.check(f'input[value="{LOG}"]')
             page.click("input[name=_continue]")
             page.wait_for_url(f"{live_server.url}/admin/slack_installs/slackapp/{app.pk}/change/")
+            # The other pages we own load without a blocked script either.
+            for path in [
+                "/admin/slack_installs/slackapp/add/",
+                "/admin/slack_installs/installation/",
+                "/admin/slack_installs/installation/export/",
+                "/admin/slack_installs/oauthattempt/",
+            ]:
+                page.goto(f"{live_server.url}{path}")
+                assert page.locator("#content").count() == 1, path
         finally:
             browser.close()
 

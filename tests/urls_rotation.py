@@ -1,4 +1,5 @@
-"""A URLconf whose admin combines SlackAppAdmin with a stand-in for the rotation mixin."""
+"""A URLconf with the pages other parts of the project add: the rotation pages (a stand-in
+for the rotation mixin combined with SlackAppAdmin) and an events view."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django.contrib.admin import AdminSite
 from django.http import HttpResponse
 from django.urls import include, path
 
+from slack_installs import urls as slack_urls
 from slack_installs.admin import SlackAppAdmin
 from slack_installs.models import SlackApp
 
@@ -37,7 +39,10 @@ class RotatingSlackAppAdmin(FakeRotationMixin, SlackAppAdmin):
 site = AdminSite(name="admin")
 site.register(SlackApp, RotatingSlackAppAdmin)
 
+# Listed first, so it wins over an events view slack_installs.urls may have by now.
+events = path("<slug:slug>/slack-events/", lambda request, slug: HttpResponse(), name="events")
+
 urlpatterns = [
     path("admin/", site.urls),
-    path("slack/", include("slack_installs.urls")),
+    path("slack/", include(([events, *slack_urls.urlpatterns], "slack_installs"))),
 ]
