@@ -42,7 +42,7 @@ EXPORT_FORMATS = (base_formats.CSV, base_formats.XLSX, base_formats.JSON)
 
 
 def token_hint(instance: Any, attname: str) -> str:
-    """ "not set", or "set, ends in …abcd": never more of a token than its last four characters."""
+    """Describe a stored token as "not set" or "set, ends in …abcd", never more of it."""
     if instance is None or instance.__dict__.get(attname) is None:
         return str(_("not set"))
     try:
@@ -287,7 +287,6 @@ class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):
     list_select_related = ["app"]
     search_fields = ["team_name", "team_id", "enterprise_id", "enterprise_name"]
     search_help_text = _("Search by workspace name or id, or Enterprise Grid id or name.")
-    date_hierarchy = None
     actions = ["revoke"]
     inlines = [UserTokenInline]
     fieldsets = [
@@ -384,13 +383,10 @@ class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("bot scopes"))
     def scopes(self, obj: Installation) -> str:
         scopes = obj.bot_scopes.split(",") if obj.bot_scopes else []
+        shown = ", ".join(scopes[:4]) or "-"
         if len(scopes) > 4:
-            return (
-                ", ".join(scopes[:4])
-                + " "
-                + str(_("and %(count)d more") % {"count": len(scopes) - 4})
-            )
-        return ", ".join(scopes) or "-"
+            shown += " " + str(_("and %(count)d more") % {"count": len(scopes) - 4})
+        return shown
 
     @admin.display(description=_("status"), ordering="revoked_at")
     def status(self, obj: Installation) -> str:

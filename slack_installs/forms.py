@@ -156,8 +156,9 @@ class SlackAppForm(forms.ModelForm):
             "success_url",
             "error_url",
         ]
-        # The secrets are the form's own fields: the model's would decrypt and re-save them.
-        exclude = list(SECRET_FIELDS)
+        # The secrets are the form's own fields, also when the admin passes its fieldsets as
+        # ``fields``: the model's would decrypt them during validation and re-save them.
+        exclude = list(SECRET_FIELDS)  # noqa: DJ006
         help_texts = {
             "slug": _("Used in this app's URLs: letters, digits, hyphens and underscores."),
             "bot_scopes": _("Comma-separated, no spaces, e.g. chat:write,commands."),
@@ -215,11 +216,13 @@ class SlackAppForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("Give at least one bot scope or one user scope."), code="no_scopes"
             )
+        for name in SECRET_FIELDS:
+            if not cleaned.get(name):
+                cleaned.pop(name, None)  # blank keeps the stored secret ("" would wipe it)
         return cleaned
 
     def _post_clean(self) -> None:
         super()._post_clean()
         for name in SECRET_FIELDS:
-            # Blank keeps the stored secret (assigning "" would wipe it).
-            if self.cleaned_data.get(name):
+            if name in self.cleaned_data:
                 setattr(self.instance, name, self.cleaned_data[name])

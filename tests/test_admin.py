@@ -286,3 +286,31 @@ def test_no_inline_event_handlers_on_our_pages(admin_client, slack_app):
         html = admin_client.get(url).content.decode().lower()
         for handler in ("onclick=", "onchange=", "onload=", "onsubmit=", "javascript:"):
             assert handler not in html, (url, handler)
+
+
+def test_blank_secret_is_kept_even_when_a_form_lists_the_secret_fields(slack_app):
+    from django.forms import modelform_factory
+
+    from slack_installs.forms import SlackAppForm
+
+    form_class = modelform_factory(
+        SlackApp,
+        form=SlackAppForm,
+        fields=[
+            "name",
+            "slug",
+            "client_id",
+            "client_secret",
+            "signing_secret",
+            "bot_scopes",
+            "user_scopes",
+        ],
+        exclude=[],
+    )
+    form = form_class(edit_form(slack_app, name="Renamed"), instance=slack_app)
+    assert form.is_valid(), form.errors
+    form.save()
+    slack_app.refresh_from_db()
+    assert slack_app.name == "Renamed"
+    assert slack_app.client_secret == "canary-client-secret-5555"
+    assert slack_app.signing_secret == "canary-signing-secret-6666"
