@@ -4,6 +4,8 @@
 database; by default a fresh SQLite file in the temporary directory.
 """
 
+import atexit
+import contextlib
 import os
 import tempfile
 
@@ -18,6 +20,12 @@ if _url:
 else:
     _handle, _path = tempfile.mkstemp(prefix="slack-installs-bench-", suffix=".sqlite3")
     os.close(_handle)
+
+    def _remove_database(path: str = _path) -> None:
+        with contextlib.suppress(OSError):
+            os.remove(path)
+
+    atexit.register(_remove_database)
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": _path}}
 
 SLACK_INSTALLS = {
