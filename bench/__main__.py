@@ -1,49 +1,82 @@
-"""``python -m bench [name ...] [--option value ...]``: run benchmarks, print one table.
+"""Run benchmarks, print one table, and record it in docs/benchmarks.md.
+
+    python -m bench                                  # every benchmark, default sizes
+    python -m bench export --rows 2000               # some benchmarks, with options
+    python -m bench --database-url postgres://postgres@127.0.0.1:5432/bench
 
 Each benchmark runs in a process of its own (fresh database, fresh memory peak) and
-hands its rows back as JSON; options are passed to every benchmark that knows them.
+hands its results back as JSON; options go to every benchmark that knows them.
+``--no-docs`` leaves docs/benchmarks.md alone.
 """
 
 from __future__ import annotations
 
 import json
+import platform
+import re
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
-from bench.harness import Row, format_table
+from bench.harness import Result, format_table
 
-BENCHMARKS = ["token_lookup", "install_roundtrip", "keyrotation"]
-RESULTS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks-latest.md"
+BENCHMARKS = ["token_lookup", "install_roundtrip", "keyrotation", "export"]
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
 def split_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
-    names: list[str] = []
     index = 0
     while index < len(argv) and not argv[index].startswith("-"):
-        names.append(argv[index])
         index += 1
-    return names or BENCHMARKS, argv[index:]
+    return argv[:index] or BENCHMARKS, argv[index:]
 
 
-def run_one(name: str, options: list[str]) -> list[Row]:
+def run_one(name: str, options: list[str]) -> list[Result]:
     completed = subprocess.run(
         [sys.executable, "-m", "bench.run_one", name, *options],
-        check=True,
         capture_output=True,
         text=True,
     )
-    return [Row(**row) for row in json.loads(completed.stdout.strip().splitlines()[-1])]
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stderr)
+        raise SystemExit(f"benchmark {name} failed")
+    return [Result(**item) for item in json.loads(completed.stdout.strip().splitlines()[-1])]
 
 
-def main(argv: list[str]) -> None:
+def record(table: str, command: str) -> None:
+    """Replace the generated table in docs/benchmarks.md."""
+    text = DOCS.read_text()
+    block = (
+        f"{BEGIN}\nLast run {date.today():%Y-%m-%d}, Python {platform.python_version()}, "
+        f"`{command}`:\n\n{table}\n{END}"
+    )
+    if BEGIN in text:
+        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n## Latest run\n\n" + block + "\n"
+    DOCS.write_text(text)
+
+
+def main(argv: list[str]) -> int:
+    write_docs = "--no-docs" not in argv
+    argv = [arg for arg in argv if arg != "--no-docs"]
+    if argv[:1] in (["-h"], ["--help"]):
+        print(__doc__)
+        print("benchmarks:", ", ".join(BENCHMARKS))
+        return 0
     names, options = split_arguments(argv)
-    rows: list[Row] = []
+    results: list[Result] = []
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        rows.extend(run_one(name, options))
-    print(format_table(rows))
+        results.extend(run_one(name, options))
+    table = format_table(results)
+    print(table)
+    if write_docs:
+        record(table, " ".join(["python -m bench", *argv]))
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

@@ -1,8 +1,4 @@
-"""What every benchmark shares: a fresh database, timers, and the results table.
-
-Absolute times drift on a shared machine, so every figure is reported next to a
-baseline measured in the same run, as a ratio.
-"""
+"""What every benchmark shares: a fresh database, timers, memory peaks, results."""
 
 from __future__ import annotations
 
@@ -10,13 +6,68 @@ import os
 import statistics
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 
+@dataclass
+class Result:
+    """One line of the table: our figure, the baseline's, and the target ratio."""
+
+    benchmark: str
+    measure: str
+    ours: float
+    baseline: float | None = None
+    unit: str = ""
+    target: float | None = None  # ours / baseline must stay at or below this
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline in (None, 0):
+            return None
+        return self.ours / self.baseline
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        if self.baseline is None:
+            return self.ours <= self.target
+        ratio = self.ratio
+        return ratio is not None and ratio <= self.target
+
+
+def format_table(results: list[Result]) -> str:
+    """A Markdown table, readable in a terminal and in docs/benchmarks.md alike."""
+    lines = [
+        "| benchmark | measure | ours | baseline | ratio | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    def number(value: float) -> str:
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+    for result in results:
+        ratio = result.ratio
+        baseline = "" if result.baseline is None else f"{number(result.baseline)} {result.unit}"
+        target = ""
+        if result.target is not None:
+            target = f"≤ {result.target:g}" + ("×" if result.baseline is not None else "")
+        lines.append(
+            f"| {result.benchmark} | {result.measure} | {number(result.ours)} {result.unit} "
+            f"| {baseline} | {'' if ratio is None else f'{ratio:.2f}×'} | {target} "
+            f"| {({True: 'yes', False: 'NO', None: ''})[result.met]} |"
+        )
+    return "\n".join(lines)
+
+
 def setup_django(database_url: str | None = None) -> str:
-    """Point Django at a fresh benchmark database, migrate it, return its label."""
+    """Point Django at a fresh benchmark database, migrate it, return its vendor.
+
+    Without ``database_url`` a new SQLite file is used; a PostgreSQL database is
+    emptied first, so its name must contain "bench".
+    """
     if database_url:
         os.environ["DATABASE_URL"] = database_url
     else:
@@ -32,18 +83,23 @@ def setup_django(database_url: str | None = None) -> str:
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        _recreate_postgres_database(connection)
-    call_command("migrate", verbosity=0)
+        name = connection.settings_dict["NAME"]
+        if "bench" not in name:
+            raise SystemExit(f"refusing to empty database {name!r}: its name must contain 'bench'")
+        with connection.cursor() as cursor:
+            cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    call_command("migrate", verbosity=0, interactive=False)
     return connection.vendor
 
 
-def _recreate_postgres_database(connection: Any) -> None:
-    """Empty the benchmark's PostgreSQL database (it must be a throwaway one)."""
-    name = connection.settings_dict["NAME"]
-    if "bench" not in name:
-        raise SystemExit(f"refusing to wipe database {name!r}: its name must contain 'bench'")
-    with connection.cursor() as cursor:
-        cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+def database_label() -> str:
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return f"PostgreSQL {connection.pg_version // 10000}"
+    import sqlite3
+
+    return f"SQLite {sqlite3.sqlite_version}"
 
 
 def sqlalchemy_url() -> str:
@@ -85,33 +141,23 @@ def time_calls(function: Callable[[Any], Any], arguments: list[Any]) -> Timing:
     return Timing.of(samples)
 
 
-@dataclass
-class Row:
-    benchmark: str
-    measure: str
-    ours: str
-    baseline: str
-    ratio: float | None
-    target: str = ""
-
-    @property
-    def verdict(self) -> str:
-        if not self.target or self.ratio is None:
-            return ""
-        limit = float(self.target.lstrip("≤<= ").rstrip("×x"))
-        return "met" if self.ratio <= limit else "MISSED"
+def timed(function: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
+    """The best wall time of ``repeat`` calls, and the last call's result."""
+    best = float("inf")
+    result = None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = function()
+        best = min(best, time.perf_counter() - start)
+    return best, result
 
 
-def format_table(rows: list[Row]) -> str:
-    """A Markdown table, readable in a terminal and in docs/benchmarks.md alike."""
-    lines = [
-        "| benchmark | measure | ours | baseline | ratio | target | |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        ratio = "" if row.ratio is None else f"{row.ratio:.2f}×"
-        lines.append(
-            f"| {row.benchmark} | {row.measure} | {row.ours} | {row.baseline} | {ratio} "
-            f"| {row.target} | {row.verdict} |"
-        )
-    return "\n".join(lines)
+def peak_memory(function: Callable[[], Any]) -> tuple[int, Any]:
+    """Peak bytes allocated by Python while ``function`` runs (tracemalloc), and its result."""
+    tracemalloc.start()
+    try:
+        result = function()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, result

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench.harness import Row, setup_django
+from bench.harness import Result, database_label, setup_django
 
 VALUES_PER_ROW = 2  # bot_token and bot_refresh_token
 
@@ -79,17 +79,7 @@ class _DatabaseClock:
             self.seconds += time.perf_counter() - started
 
 
-def _database_label() -> str:
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        return f"PostgreSQL {connection.pg_version // 10000}"
-    import sqlite3
-
-    return f"SQLite {sqlite3.sqlite_version} (file)"
-
-
-def run(rows: int, batch_size: int) -> dict[str, float]:
+def measure(rows: int, batch_size: int) -> dict[str, float]:
     from django.db import connection
     from django.test.utils import override_settings
 
@@ -125,7 +115,7 @@ def run(rows: int, batch_size: int) -> dict[str, float]:
     }
 
 
-def main(argv: list[str] | None = None) -> list[Row]:
+def run(argv: list[str]) -> list[Result]:
     parser = argparse.ArgumentParser(prog="python -m bench keyrotation", description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000, help="installations (default 100000)")
     parser.add_argument(
@@ -134,32 +124,26 @@ def main(argv: list[str] | None = None) -> list[Row]:
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: SQLite)")
     args, _ = parser.parse_known_args(argv)
     setup_django(args.database_url)
-    result = run(args.rows, args.batch_size)
-    label = f"key rotation ({args.rows:,} installs, {_database_label()})"
+    result = measure(args.rows, args.batch_size)
+    label = f"key rotation, {args.rows:,} installs ({database_label()})"
     crypto_s, rotate_s = result["crypto_seconds"], result["rotate_seconds"]
-    database_s = result["database_seconds"]
     return [
-        # A row holds VALUES_PER_ROW values; both sides rotate the same values.
-        Row(
+        Result(
             label,
-            "time: rotate_keys vs raw MultiFernet.rotate loop",
-            f"{args.rows / rotate_s:,.0f} rows/s",
-            f"{args.rows / crypto_s:,.0f} rows/s",
-            rotate_s / crypto_s,
+            "rows/s: rotate_keys vs raw MultiFernet.rotate loop",
+            args.rows / rotate_s,
+            args.rows / crypto_s,
+            "rows/s",
         ),
-        Row(
+        Result(
             label,
             "time in SQL vs time in raw crypto",
-            f"{database_s:.2f} s",
-            f"{crypto_s:.2f} s",
-            database_s / crypto_s,
-            "≤1.0×",
+            result["database_seconds"],
+            crypto_s,
+            "s",
+            1.0,
         ),
-        Row(
-            label,
-            "rerun with nothing to do vs first run",
-            f"{result['rerun_seconds']:.2f} s",
-            f"{rotate_s:.2f} s",
-            result["rerun_seconds"] / rotate_s,
+        Result(
+            label, "rerun with nothing to do vs first run", result["rerun_seconds"], rotate_s, "s"
         ),
     ]

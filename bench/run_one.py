@@ -11,8 +11,8 @@ import sys
 def main() -> None:
     name, options = sys.argv[1], sys.argv[2:]
     module = importlib.import_module(f"bench.{name}")
-    rows = module.main(options)
-    print(json.dumps([dataclasses.asdict(row) for row in rows]))
+    results = module.run(options)
+    print(json.dumps([dataclasses.asdict(result) for result in results]))
 
 
 if __name__ == "__main__":

@@ -1,21 +1,30 @@
 """Settings for benchmarks: a throwaway SQLite file, or PostgreSQL via ``DATABASE_URL``."""
 
+import atexit
+import contextlib
 import os
 
 from demo_site.settings import *  # noqa: F403
 from demo_site.settings import database_from_url
 
-DATABASES = {
-    "default": database_from_url(os.environ["DATABASE_URL"])
-    if os.environ.get("DATABASE_URL")
-    else {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["BENCH_SQLITE_PATH"]}
-}
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
+else:
+    _path = os.environ["BENCH_SQLITE_PATH"]
+
+    def _remove_database(path: str = _path) -> None:
+        with contextlib.suppress(OSError):
+            os.remove(path)
+
+    atexit.register(_remove_database)
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": _path}}
+
 SLACK_INSTALLS = {
     "ENCRYPTION_KEYS": {"bench": "YmVuY2gta2V5LTAwMDAwMDAwMDAwMDAwMDAwMDAwMDA="},
-    "SLACK_URL": os.environ.get("SLACK_URL", "http://127.0.0.1:9"),
-    "API_URL": os.environ.get("SLACK_API_URL", "http://127.0.0.1:9/api"),
+    "SLACK_URL": "https://slack.invalid",
+    "API_URL": "https://slack.invalid/api",
 }
-DEBUG = False
+DEBUG = False  # DEBUG keeps every query in memory, which would skew time and memory
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]

@@ -12,7 +12,7 @@ import random
 import time
 from typing import Any
 
-from bench.harness import Row, setup_django, sqlalchemy_url, time_calls
+from bench.harness import Result, database_label, setup_django, sqlalchemy_url, time_calls
 
 CLIENT_ID = "1000.2000"
 
@@ -109,7 +109,7 @@ def floor_lookup() -> Any:
     return lookup
 
 
-def run(rows: int, lookups: int) -> list[Row]:
+def measure(rows: int, lookups: int) -> list[Result]:
     from slack_installs.tokens import get_bot_token
 
     team_ids = populate(rows)
@@ -122,39 +122,21 @@ def run(rows: int, lookups: int) -> list[Row]:
     assert get_bot_token("bench", team_id=team_ids[3]).startswith("xoxb-3-")
     assert store.find_bot(enterprise_id=None, team_id=team_ids[3]).bot_token.startswith("xoxb-3-")
 
-    label = f"token lookup ({rows:,} installs)"
+    label = f"token lookup, {rows:,} installs ({database_label()})"
     return [
-        Row(
-            label,
-            "median vs slack_sdk find_bot",
-            f"{ours.median_us:.0f} µs",
-            f"{theirs.median_us:.0f} µs",
-            ours.median_us / theirs.median_us,
-            "≤0.5×",
-        ),
-        Row(
-            label,
-            "p95 vs slack_sdk find_bot",
-            f"{ours.p95_us:.0f} µs",
-            f"{theirs.p95_us:.0f} µs",
-            ours.p95_us / theirs.p95_us,
-            "≤0.5×",
-        ),
-        Row(
-            label,
-            "median vs floor (SELECT + decrypt)",
-            f"{ours.median_us:.0f} µs",
-            f"{floor.median_us:.0f} µs",
-            ours.median_us / floor.median_us,
+        Result(label, "median vs slack_sdk find_bot", ours.median_us, theirs.median_us, "µs", 0.5),
+        Result(label, "p95 vs slack_sdk find_bot", ours.p95_us, theirs.p95_us, "µs", 0.5),
+        Result(
+            label, "median vs floor (one SELECT + decrypt)", ours.median_us, floor.median_us, "µs"
         ),
     ]
 
 
-def main(argv: list[str] | None = None) -> list[Row]:
+def run(argv: list[str]) -> list[Result]:
     parser = argparse.ArgumentParser(prog="python -m bench token_lookup")
     parser.add_argument("--rows", type=int, default=10_000, help="installations to create")
     parser.add_argument("--lookups", type=int, default=5_000, help="timed lookups per contender")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: SQLite)")
     args, _ = parser.parse_known_args(argv)
     setup_django(args.database_url)
-    return run(args.rows, args.lookups)
+    return measure(args.rows, args.lookups)

@@ -1,43 +1,520 @@
-"""A minimal admin so the demo is usable; the full admin lives in its own issue."""
+"""The admin: Slack apps, their installations, and the OAuth request log.
 
-from django.contrib import admin
+Secrets are write-only, tokens show at most their last four characters, and
+exports are streamed from allowlisted columns (``resources.py``).
 
+``SlackAppAdmin`` keeps ``get_urls`` and the change form open to mixins: the
+secret rotation pages (``admin_rotation.SecretRotationAdminMixin``) go first in
+its bases, and the links to them appear as soon as their URL names reverse.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from import_export.admin import ExportActionMixin
+from import_export.formats import base_formats
+from import_export.forms import ExportForm
+from import_export.signals import post_export
+
+from . import slack_config
 from .admin_rotation import SecretRotationAdminMixin
+from .exceptions import DecryptionError
+from .forms import SlackAppForm
 from .models import Installation, OAuthAttempt, SlackApp, UserToken
+from .pipelines import redact, unregistered_steps
+from .resources import InstallationResource, OAuthAttemptResource
+from .revocation import revoke_installation
+
+EXPORT_FORMATS = (base_formats.CSV, base_formats.XLSX, base_formats.JSON)
+
+
+def token_hint(instance: Any, attname: str) -> str:
+    """Describe a stored token as "not set" or "set, ends in …abcd", never more of it."""
+    if instance is None or instance.__dict__.get(attname) is None:
+        return str(_("not set"))
+    try:
+        value = getattr(instance, attname) or ""
+    except DecryptionError as exc:
+        return str(_("set, but cannot be decrypted (%(reason)s)") % {"reason": exc})
+    if len(value) < 16:
+        return str(_("set"))
+    return str(_("set, ends in …%(tail)s") % {"tail": value[-4:]})
+
+
+# --- Exports ---------------------------------------------------------------------------
+
+
+class StreamingExportAdminMixin(ExportActionMixin):
+    """Exports from the changelist and as an action, streamed, for staff with the export permission.
+
+    The permission is ``<app>.<code>_<model>`` where the code is the setting
+    ``IMPORT_EXPORT_EXPORT_PERMISSION_CODE`` (default ``"export"``, which the models
+    declare: "Can export installations", "Can export Slack OAuth requests").
+    """
+
+    export_form_class = ExportForm  # all allowlisted columns; its page needs no inline JS
+    show_change_form_export = False
+
+    def get_export_formats(self) -> list[type[base_formats.Format]]:
+        return [fmt for fmt in EXPORT_FORMATS if fmt.is_available()]
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        code = getattr(settings, "IMPORT_EXPORT_EXPORT_PERMISSION_CODE", None) or "export"
+        codename = get_permission_codename(code, self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    def get_valid_export_item_pks(self, request: HttpRequest) -> Any:
+        # Only the posted ids need checking, not every id of the table.
+        posted = request.POST.getlist("export_items")
+        return self.get_queryset(request).filter(pk__in=posted).values_list("pk", flat=True)
+
+    def _do_file_export(
+        self, file_format: Any, request: HttpRequest, queryset: QuerySet, export_form: Any = None
+    ) -> HttpResponse:
+        # Replaces import-export's build-everything-in-memory response with a stream.
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        resource = self.choose_export_resource_class(export_form, request)(
+            **self.get_export_resource_kwargs(request)
+        )
+        filename = self.get_export_filename(request, queryset, file_format)
+        if isinstance(file_format, base_formats.XLSX):
+            # A zip archive cannot be sent before it is complete: spool it to disk instead.
+            spool = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
+            resource.write_xlsx(spool, queryset)
+            spool.seek(0)
+            response: HttpResponse = FileResponse(
+                spool,
+                as_attachment=True,
+                filename=filename,
+                content_type=file_format.get_content_type(),
+            )
+        else:
+            stream = (
+                resource.stream_json(queryset)
+                if isinstance(file_format, base_formats.JSON)
+                else resource.stream_csv(queryset)
+            )
+            response = StreamingHttpResponse(stream, content_type=file_format.get_content_type())
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        post_export.send(sender=None, model=self.model)
+        return response
+
+
+# --- Slack apps ------------------------------------------------------------------------
 
 
 @admin.register(SlackApp)
 class SlackAppAdmin(SecretRotationAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "slug", "client_id", "is_active"]
+    form = SlackAppForm
+    change_form_template = "admin/slack_installs/slackapp/change_form.html"
+    list_display = ["name", "slug", "client_id", "is_active", "active_installs", "revoked_installs"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug", "client_id", "app_id"]
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = [
+        "client_secret_rotated_at",
+        "signing_secret_rotated_at",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "is_active", "app_id"]}),
+        (
+            _("Credentials (from Basic Information in Slack's app config)"),
+            {
+                "fields": [
+                    "client_id",
+                    "client_secret",
+                    "signing_secret",
+                    "client_secret_rotated_at",
+                    "signing_secret_rotated_at",
+                ]
+            },
+        ),
+        (_("Scopes"), {"fields": ["bot_scopes", "user_scopes"]}),
+        (_("After an install"), {"fields": ["pipelines", "success_url", "error_url"]}),
+        (_("Advanced"), {"classes": ["collapse"], "fields": ["redirect_uri"]}),
+        (_("History"), {"fields": ["created_at", "updated_at"]}),
+    ]
 
-    def get_exclude(self, request, obj=None):
-        # Secrets can be typed in when adding an app, never shown or edited afterwards.
-        hidden = ["previous_signing_secret"]
-        return hidden if obj is None else [*hidden, "client_secret", "signing_secret"]
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                active_count=Count(
+                    "installations", filter=Q(installations__revoked_at__isnull=True)
+                ),
+                revoked_count=Count(
+                    "installations", filter=Q(installations__revoked_at__isnull=False)
+                ),
+            )
+        )
+
+    @admin.display(description=_("active installs"), ordering="active_count")
+    def active_installs(self, obj: SlackApp) -> int:
+        return obj.active_count  # type: ignore[attr-defined]
+
+    @admin.display(description=_("revoked installs"), ordering="revoked_count")
+    def revoked_installs(self, obj: SlackApp) -> int:
+        return obj.revoked_count  # type: ignore[attr-defined]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra_context = dict(extra_context or {})
+        app = self.get_object(request, object_id)
+        if app is not None:
+            extra_context["slack_setup"] = slack_config.setup_context(
+                request, app, admin_site=self.admin_site.name
+            )
+            if request.method == "GET":
+                for path in unregistered_steps(app.pipelines):
+                    messages.warning(
+                        request,
+                        _(
+                            "Pipeline step %(path)s is saved for this app but no longer "
+                            "registered: it is skipped at run time."
+                        )
+                        % {"path": path},
+                    )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+# --- Installations ---------------------------------------------------------------------
+
+
+class ChoiceFilter(admin.SimpleListFilter):
+    """A list filter whose every choice stands for one ``Q``."""
+
+    options: dict[str, tuple[Any, Q]] = {}
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [(value, label) for value, (label, _) in self.options.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        choice = self.options.get(self.value() or "")
+        return queryset.filter(choice[1]) if choice else queryset
+
+
+class StatusFilter(ChoiceFilter):
+    title = _("status")
+    parameter_name = "status"
+    options = {
+        "active": (_("active"), Q(revoked_at__isnull=True)),
+        "revoked": (_("revoked"), Q(revoked_at__isnull=False)),
+    }
+
+
+class KindFilter(ChoiceFilter):
+    title = _("kind")
+    parameter_name = "kind"
+    options = {
+        "enterprise": (_("Enterprise Grid"), ~Q(enterprise_id="")),
+        "workspace": (_("standalone workspace"), Q(enterprise_id="")),
+    }
+
+
+class NeedsReinstallFilter(ChoiceFilter):
+    title = _("needs re-install")
+    parameter_name = "needs_reinstall"
+    options = {
+        "yes": (_("yes"), Q(needs_reinstall_at__isnull=False)),
+        "no": (_("no"), Q(needs_reinstall_at__isnull=True)),
+    }
+
+
+class UserTokenInline(admin.TabularInline):
+    """The installer's user tokens, read-only: staff see that a token exists, never the token."""
+
+    model = UserToken
+    extra = 0
+    can_delete = False
+    fields = ["slack_user_id", "user", "scopes", "token", "expires_at", "created_at", "revoked_at"]
+    readonly_fields = fields
+
+    @admin.display(description=_("token"))
+    def token(self, obj: UserToken) -> str:
+        return token_hint(obj, "access_token")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        opts = Installation._meta
+        return any(
+            request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+            for action in ("view", "change")
+        )
 
 
 @admin.register(Installation)
-class InstallationAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "app", "team_id", "enterprise_id", "installed_at", "revoked_at"]
-    list_filter = ["app"]
+class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):
+    resource_classes = [InstallationResource]
+    list_display = [
+        "workspace",
+        "app",
+        "enterprise",
+        "bot_user_id",
+        "scopes",
+        "installed_at",
+        "updated_at",
+        "status",
+        "needs_reinstall",
+    ]
+    list_filter = ["app", StatusFilter, KindFilter, "is_enterprise_install", NeedsReinstallFilter]
     list_select_related = ["app"]
-    exclude = ["bot_token", "bot_refresh_token", "incoming_webhook_url"]
+    search_fields = ["team_name", "team_id", "enterprise_id", "enterprise_name"]
+    search_help_text = _("Search by workspace name or id, or Enterprise Grid id or name.")
+    actions = ["revoke"]
+    inlines = [UserTokenInline]
+    fieldsets = [
+        (
+            _("Workspace"),
+            {
+                "fields": [
+                    "app",
+                    "team_id",
+                    "team_name",
+                    "enterprise_id",
+                    "enterprise_name",
+                    "is_enterprise_install",
+                ]
+            },
+        ),
+        (
+            _("Bot"),
+            {
+                "fields": [
+                    "bot_user_id",
+                    "bot_id",
+                    "bot_scopes",
+                    "bot_token_hint",
+                    "bot_refresh_token_hint",
+                    "bot_token_expires_at",
+                ]
+            },
+        ),
+        (
+            _("Incoming webhook"),
+            {
+                "fields": [
+                    "incoming_webhook_hint",
+                    "incoming_webhook_channel",
+                    "incoming_webhook_channel_id",
+                    "incoming_webhook_configuration_url",
+                ]
+            },
+        ),
+        (
+            _("History"),
+            {
+                "fields": [
+                    "installer_user_id",
+                    "installed_by",
+                    "installed_at",
+                    "updated_at",
+                    "revoked_at",
+                    "needs_reinstall_at",
+                ]
+            },
+        ),
+    ]
 
-    def has_add_permission(self, request):
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [name for _, options in self.fieldsets for name in options["fields"]]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # Nothing here is editable: changes happen through Slack, or the revoke action.
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
-@admin.register(UserToken)
-class UserTokenAdmin(admin.ModelAdmin):
-    list_display = ["slack_user_id", "installation", "revoked_at"]
-    exclude = ["access_token", "refresh_token"]
+    @admin.display(description=_("workspace"), ordering="team_name")
+    def workspace(self, obj: Installation) -> str:
+        if obj.is_enterprise_install or not obj.team_id:
+            return str(_("%(org)s (org-wide)") % {"org": obj.enterprise_name or obj.enterprise_id})
+        return f"{obj.team_name} ({obj.team_id})" if obj.team_name else obj.team_id
+
+    @admin.display(description=_("Enterprise Grid org"), ordering="enterprise_name")
+    def enterprise(self, obj: Installation) -> str:
+        if not obj.enterprise_id:
+            return "-"
+        return (
+            f"{obj.enterprise_name} ({obj.enterprise_id})"
+            if obj.enterprise_name
+            else obj.enterprise_id
+        )
+
+    @admin.display(description=_("bot scopes"))
+    def scopes(self, obj: Installation) -> str:
+        scopes = obj.bot_scopes.split(",") if obj.bot_scopes else []
+        shown = ", ".join(scopes[:4]) or "-"
+        if len(scopes) > 4:
+            shown += " " + str(_("and %(count)d more") % {"count": len(scopes) - 4})
+        return shown
+
+    @admin.display(description=_("status"), ordering="revoked_at")
+    def status(self, obj: Installation) -> str:
+        return str(_("revoked") if obj.revoked_at else _("active"))
+
+    @admin.display(description=_("needs re-install"), boolean=True, ordering="needs_reinstall_at")
+    def needs_reinstall(self, obj: Installation) -> bool:
+        return obj.needs_reinstall_at is not None
+
+    @admin.display(description=_("bot token"))
+    def bot_token_hint(self, obj: Installation) -> str:
+        return token_hint(obj, "bot_token")
+
+    @admin.display(description=_("bot refresh token"))
+    def bot_refresh_token_hint(self, obj: Installation) -> str:
+        return token_hint(obj, "bot_refresh_token")
+
+    @admin.display(description=_("webhook URL"))
+    def incoming_webhook_hint(self, obj: Installation) -> str:
+        # The webhook URL is a credential as a whole: not even its tail is shown.
+        set_ = obj is not None and obj.__dict__.get("incoming_webhook_url") is not None
+        return str(_("set") if set_ else _("not set"))
+
+    @admin.action(
+        description=_("Revoke selected installations (auth.revoke at Slack)"),
+        permissions=["change"],
+    )
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Ask for confirmation, then revoke each installation's tokens at Slack and here."""
+        if request.POST.get("post") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Revoke installations"),
+                "opts": self.opts,
+                "installations": list(queryset),
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                "media": self.media,
+            }
+            request.current_app = self.admin_site.name
+            return TemplateResponse(
+                request, "admin/slack_installs/installation/revoke_confirmation.html", context
+            )
+        revoked = 0
+        for installation in queryset.select_related("app"):
+            result = revoke_installation(installation, reason="admin")
+            if result.revoked:
+                revoked += 1
+                self.log_change(
+                    request, installation, "Revoked: tokens revoked at Slack and wiped."
+                )
+            elif result.already_revoked:
+                messages.info(request, _("%(name)s was already revoked.") % {"name": installation})
+            elif result.reinstalled:
+                messages.warning(
+                    request,
+                    _("%(name)s was re-installed meanwhile: its new tokens were kept.")
+                    % {"name": installation},
+                )
+            else:
+                answers = ", ".join(f"{name}: {code}" for name, code in result.errors.items())
+                messages.error(
+                    request,
+                    _(
+                        "%(name)s was NOT revoked: Slack answered %(answers)s. Tokens Slack did "
+                        "not confirm as revoked were kept; try again later."
+                    )
+                    % {"name": installation, "answers": answers},
+                )
+        if revoked:
+            messages.success(
+                request,
+                ngettext(
+                    "Revoked %(count)d installation.", "Revoked %(count)d installations.", revoked
+                )
+                % {"count": revoked},
+            )
+        return None
+
+
+# --- OAuth attempts --------------------------------------------------------------------
 
 
 @admin.register(OAuthAttempt)
-class OAuthAttemptAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "app", "status", "error"]
-    list_filter = ["status", "app"]
+class OAuthAttemptAdmin(StreamingExportAdminMixin, admin.ModelAdmin):
+    """The log of installs started ("Slack OAuth requests"), read-only."""
 
-    def has_add_permission(self, request):
+    resource_classes = [OAuthAttemptResource]
+    list_display = [
+        "created_at",
+        "app",
+        "status",
+        "error",
+        "team",
+        "user",
+        "installation",
+        "finished_at",
+    ]
+    list_filter = ["status", "app", ("error", admin.AllValuesFieldListFilter)]
+    list_select_related = ["app", "user", "installation"]
+    search_fields = ["team", "error"]
+    fields = [
+        "app",
+        "status",
+        "error",
+        "team",
+        "user",
+        "installation",
+        "created_at",
+        "expires_at",
+        "consumed_at",
+        "finished_at",
+        "redirect_uri",
+        "next_url",
+        "slack_response",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("Slack response (redacted)"))
+    def slack_response(self, obj: OAuthAttempt) -> str:
+        if obj.response is None:
+            return "-"
+        # Stored redacted already; redacting again costs nothing and guards old rows.
+        text = json.dumps(redact(obj.response), indent=2, sort_keys=True, ensure_ascii=False)
+        return format_html('<pre class="slack-response">{}</pre>', text)

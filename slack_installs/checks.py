@@ -136,3 +136,37 @@ def _unconfigured_key_usage(alias: str) -> dict[str, Counter[str]]:
             return keyrotation.unconfigured_key_usage(using=alias, entries=entries)
     except DatabaseError:
         return {}
+
+
+@register("slack_installs", Tags.database)
+def check_saved_pipelines(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Warn about steps saved on an app that are no longer registered (skipped at run time)."""
+    if not databases:
+        return []  # a database check: run by migrate, or by check --database
+    from .models import SlackApp
+    from .pipelines import unregistered_steps
+
+    messages: list[CheckMessage] = []
+    for alias in databases:
+        connection = connections[alias]
+        try:
+            if SlackApp._meta.db_table not in connection.introspection.table_names():
+                continue  # not migrated yet
+            apps = list(SlackApp.objects.using(alias).values_list("slug", "pipelines"))
+        except DatabaseError:
+            continue
+        for slug, pipelines in apps:
+            for path in unregistered_steps(pipelines):
+                messages.append(
+                    Warning(
+                        f"Slack app {slug!r} runs the pipeline step {path!r}, which is not "
+                        "registered: it is skipped after each install.",
+                        hint="Register it again (@slack_installs.pipelines.register or "
+                        "SLACK_INSTALLS['PIPELINES']), or remove it in the app's admin page.",
+                        obj=f"SlackApp {slug}",
+                        id="slack_installs.W001",
+                    )
+                )
+    return messages

@@ -57,6 +57,9 @@ class EncryptedAttribute(DeferredAttribute):
         return value
 
     def __set__(self, instance: Any, value: Any) -> None:
+        if isinstance(value, Decrypted):
+            # Copied from another instance (refresh_from_db does this): keep its ciphertext.
+            value = Ciphertext(value.stored)
         instance.__dict__[self.field.attname] = None if value == "" else value
 
 

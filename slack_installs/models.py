@@ -137,6 +137,7 @@ class Installation(models.Model):
         verbose_name = _("installation")
         verbose_name_plural = _("installations")
         ordering = ["-installed_at", "-pk"]
+        permissions = [("export_installation", _("Can export installations"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["app", "enterprise_id", "team_id"],
@@ -235,6 +236,7 @@ class OAuthAttempt(models.Model):
         verbose_name = _("Slack OAuth request")
         verbose_name_plural = _("Slack OAuth requests")
         ordering = ["-created_at", "-pk"]
+        permissions = [("export_oauthattempt", _("Can export Slack OAuth requests"))]
         indexes = [models.Index(fields=["status", "expires_at"], name="slack_installs_att_exp_idx")]
 
     def __str__(self) -> str:

@@ -86,6 +86,12 @@ def get_step(path: str) -> Step | None:
     return registered_steps().get(path)
 
 
+def unregistered_steps(paths: list[str] | None) -> list[str]:
+    """The paths of ``paths`` that are not registered steps (saved, then removed from code)."""
+    steps = registered_steps()
+    return [path for path in paths or [] if path not in steps]
+
+
 def run_pipelines(
     request: HttpRequest, app: Any, installation: Any, api_data: dict[str, Any]
 ) -> tuple[HttpRequest, dict[str, Any]]:

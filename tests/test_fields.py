@@ -130,3 +130,13 @@ def test_pickled_instance_carries_no_plaintext(installation):
     fresh = Installation.objects.get(pk=installation.pk)
     assert fresh.bot_token == slack_payloads.BOT_TOKEN
     assert slack_payloads.BOT_TOKEN.encode() not in pickle.dumps(fresh)
+
+
+@pytest.mark.django_db
+def test_refresh_from_db_keeps_the_stored_ciphertext(installation):
+    before = raw_column("slack_installs_installation", "bot_token", installation.pk)
+    installation.refresh_from_db()
+    assert installation.__dict__["bot_token"] == before
+    installation.save()
+    assert raw_column("slack_installs_installation", "bot_token", installation.pk) == before
+    assert installation.bot_token == slack_payloads.BOT_TOKEN

@@ -1,0 +1,179 @@
+"""Revoking an installation: tell Slack the tokens are dead, then forget them.
+
+Used by the admin's "revoke" action and by the events endpoint (``app_uninstalled``).
+A token is wiped locally only when it is known to be dead: Slack's ``auth.revoke``
+said ok, or answered that the token is already invalid. Any other failure (a
+timeout, Slack being down, a rate limit) keeps the token, so the installation
+does not look revoked while its token still works at Slack; the caller reports
+the failure and can try again.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from . import client, crypto
+from .exceptions import DecryptionError, SlackAPIError
+from .fields import Ciphertext
+from .models import Installation, UserToken
+from .signals import installation_revoked
+
+logger = logging.getLogger(__name__)
+
+# Answers of auth.revoke meaning the token no longer works, so there is nothing left to revoke.
+DEAD_TOKEN_ERRORS = frozenset(
+    {"invalid_auth", "token_revoked", "token_expired", "account_inactive", "not_authed"}
+)
+
+
+@dataclass
+class RevocationResult:
+    """What ``revoke_installation`` did; ``errors`` maps a token's name to Slack's error code."""
+
+    installation: Installation
+    revoked: bool = False
+    already_revoked: bool = False
+    reinstalled: bool = False
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _revoke_at_slack(token: str) -> str:
+    """Return "" when the token is dead at Slack, else Slack's error code."""
+    try:
+        client.auth_revoke(token)
+    except SlackAPIError as exc:
+        return "" if exc.code in DEAD_TOKEN_ERRORS else exc.code
+    return ""
+
+
+def _plaintext(instance: Model, attname: str) -> str | None:
+    """The decrypted value, or None when there is none or it cannot be decrypted."""
+    if instance.__dict__.get(attname) is None:
+        return None
+    try:
+        return getattr(instance, attname) or None
+    except DecryptionError as exc:
+        # A token we cannot read cannot be sent to Slack nor used by us: it is dropped.
+        logger.warning("Revoking %s of %s: %s", attname, instance._meta.model_name, exc)
+        return None
+
+
+def _same_value(stored: str | None, held: str | None) -> bool:
+    """Whether the column still holds the value we read (``held`` may be plaintext)."""
+    if stored is None or held is None or isinstance(held, Ciphertext):
+        return stored == held
+    try:
+        return crypto.decrypt(stored) == held
+    except DecryptionError:
+        return False
+
+
+def _is_revoked(installation: Installation, user_tokens: list[UserToken]) -> bool:
+    return (
+        installation.revoked_at is not None
+        and installation.__dict__.get("bot_token") is None
+        and not any(token.__dict__.get("access_token") for token in user_tokens)
+    )
+
+
+def revoke_installation(
+    installation: Installation, *, reason: str, call_slack: bool = True
+) -> RevocationResult:
+    """Revoke the bot token and the user tokens of ``installation``.
+
+    With ``call_slack`` (the admin), each token is sent to ``auth.revoke`` first and
+    wiped only once Slack confirms it is dead. Without it (Slack told us the app was
+    uninstalled), everything is wiped at once. Once no token is left alive the
+    installation gets ``revoked_at``, loses its webhook URL, and
+    ``installation_revoked`` is sent with ``reason``.
+    """
+    result = RevocationResult(installation=installation)
+    user_tokens = list(
+        UserToken.objects.filter(installation=installation, revoked_at__isnull=True).order_by("pk")
+    )
+    if _is_revoked(installation, user_tokens):
+        result.already_revoked = True
+        return result
+
+    # Slack is called before the transaction: no row lock is held while waiting for it.
+    dead_user_tokens = user_tokens
+    if call_slack:
+        bot_token = _plaintext(installation, "bot_token")
+        if bot_token and (error := _revoke_at_slack(bot_token)):
+            result.errors["bot token"] = error
+        dead_user_tokens = []
+        for user_token in user_tokens:
+            token = _plaintext(user_token, "access_token")
+            if token and (error := _revoke_at_slack(token)):
+                result.errors[f"user token of {user_token.slack_user_id}"] = error
+            else:
+                dead_user_tokens.append(user_token)
+
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Installation.objects.select_for_update().get(pk=installation.pk)
+        # A re-install while Slack was being called brought new tokens: leave those alone.
+        if not _same_value(
+            locked.__dict__.get("bot_token"), installation.__dict__.get("bot_token")
+        ):
+            result.reinstalled = True
+        else:
+            wiped = _wipe(
+                locked,
+                dead_user_tokens,
+                bot_dead="bot token" not in result.errors,
+                revoke=not result.errors,
+                now=now,
+            )
+            # Not refresh_from_db(): it would decrypt every token into the instance.
+            installation.__dict__.update(wiped)
+            result.revoked = not result.errors
+
+    if result.revoked:
+        logger.info("Installation %s of %s revoked (%s)", installation.pk, installation.app, reason)
+        installation_revoked.send(
+            sender=Installation, app=installation.app, installation=installation, reason=reason
+        )
+    elif result.errors:
+        logger.warning(
+            "Installation %s of %s not revoked: Slack answered %s",
+            installation.pk,
+            installation.app,
+            ", ".join(f"{name}: {code}" for name, code in result.errors.items()),
+        )
+    return result
+
+
+def _wipe(
+    locked: Installation,
+    dead_user_tokens: list[UserToken],
+    *,
+    bot_dead: bool,
+    revoke: bool,
+    now: datetime.datetime,
+) -> dict[str, object]:
+    """Forget the dead tokens; call holding the installation's row lock. Return what changed."""
+    seen = {token.pk: token.__dict__.get("access_token") for token in dead_user_tokens}
+    unchanged = [
+        token.pk
+        for token in UserToken.objects.select_for_update().filter(pk__in=seen)
+        if token.__dict__.get("access_token") == seen[token.pk]
+    ]
+    UserToken.objects.filter(pk__in=unchanged).update(
+        access_token=None, refresh_token=None, expires_at=None, revoked_at=now, updated_at=now
+    )
+    fields: dict[str, object] = {}
+    if bot_dead:
+        fields.update(bot_token=None, bot_refresh_token=None, bot_token_expires_at=None)
+    if revoke:
+        fields.update(incoming_webhook_url=None, revoked_at=locked.revoked_at or now)
+    if fields:
+        fields["updated_at"] = now
+        Installation.objects.filter(pk=locked.pk).update(**fields)
+    return fields

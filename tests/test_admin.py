@@ -1,0 +1,319 @@
+"""The Slack app admin: write-only secrets, validation, and what staff paste into Slack."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from slack_installs.models import SlackApp
+from tests.installs import assert_no_secret, make_installation
+
+ADD_URL = "/admin/slack_installs/slackapp/add/"
+NEW_CLIENT_SECRET = "canary-new-client-secret-7777"
+NEW_SIGNING_SECRET = "canary-new-signing-secret-8888"
+
+
+def change_url(app: SlackApp) -> str:
+    return f"/admin/slack_installs/slackapp/{app.pk}/change/"
+
+
+def app_form(**overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "name": "Beta Bot",
+        "slug": "beta",
+        "is_active": "on",
+        "app_id": "A0BETA",
+        "client_id": "333.444",
+        "client_secret": "",
+        "signing_secret": "",
+        "bot_scopes": "chat:write,commands",
+        "user_scopes": "",
+        "redirect_uri": "",
+        "success_url": "",
+        "error_url": "",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def edit_form(app: SlackApp, **overrides: object) -> dict[str, object]:
+    current = {
+        "name": app.name,
+        "slug": app.slug,
+        "app_id": app.app_id,
+        "client_id": app.client_id,
+        "bot_scopes": app.bot_scopes,
+        "user_scopes": app.user_scopes,
+    }
+    return app_form(**{**current, **overrides})
+
+
+def raw_secrets(app: SlackApp) -> tuple[str | None, str | None]:
+    """The stored (encrypted) columns, as the database holds them."""
+    return SlackApp.objects.filter(pk=app.pk).values_list("client_secret", "signing_secret").get()
+
+
+# --- Secrets are write-only ------------------------------------------------------------
+
+
+def test_add_app_encrypts_both_secrets(admin_client):
+    response = admin_client.post(
+        ADD_URL,
+        app_form(client_secret=NEW_CLIENT_SECRET, signing_secret=NEW_SIGNING_SECRET),
+    )
+    assert response.status_code == 302, response.content
+    app = SlackApp.objects.get(slug="beta")
+    client_raw, signing_raw = raw_secrets(app)
+    assert client_raw.startswith("f1:k1:") and NEW_CLIENT_SECRET not in client_raw
+    assert signing_raw.startswith("f1:k1:") and NEW_SIGNING_SECRET not in signing_raw
+    assert app.client_secret == NEW_CLIENT_SECRET
+    assert app.signing_secret == NEW_SIGNING_SECRET
+
+
+def test_add_app_requires_a_client_secret(admin_client):
+    response = admin_client.post(ADD_URL, app_form())
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["client_secret"] == ["This field is required."]
+    assert not SlackApp.objects.exists()
+
+
+def test_add_form_renders_secret_inputs_empty(admin_client):
+    html = admin_client.get(ADD_URL).content.decode()
+    assert 'type="password" name="client_secret"' in html
+    assert 'type="password" name="signing_secret"' in html
+
+
+def test_change_form_never_shows_the_secrets(admin_client, slack_app):
+    response = admin_client.get(change_url(slack_app))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert_no_secret(html)
+    assert 'name="client_secret"' in html
+    assert "Leave blank to keep the current value" in html
+
+
+def test_invalid_post_echoes_no_secret(admin_client, slack_app):
+    before = raw_secrets(slack_app)
+    response = admin_client.post(
+        change_url(slack_app),
+        edit_form(
+            slack_app,
+            bot_scopes="chat:write, commands",  # invalid: a space
+            client_secret=NEW_CLIENT_SECRET,
+            signing_secret=NEW_SIGNING_SECRET,
+        ),
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["bot_scopes"]
+    html = response.content.decode()
+    assert_no_secret(html)
+    assert NEW_CLIENT_SECRET not in html
+    assert NEW_SIGNING_SECRET not in html
+    assert raw_secrets(slack_app) == before
+
+
+def test_invalid_post_on_add_echoes_no_secret(admin_client):
+    response = admin_client.post(
+        ADD_URL, app_form(slug="not a slug!", client_secret=NEW_CLIENT_SECRET)
+    )
+    assert response.status_code == 200
+    assert NEW_CLIENT_SECRET not in response.content.decode()
+    assert not SlackApp.objects.exists()
+
+
+def test_blank_secrets_keep_the_stored_ones(admin_client, slack_app):
+    before = raw_secrets(slack_app)
+    response = admin_client.post(change_url(slack_app), edit_form(slack_app, name="Renamed"))
+    assert response.status_code == 302, response.content
+    slack_app.refresh_from_db()
+    assert slack_app.name == "Renamed"
+    assert raw_secrets(slack_app) == before  # not even re-encrypted
+    assert slack_app.client_secret == "canary-client-secret-5555"
+    assert slack_app.signing_secret == "canary-signing-secret-6666"
+
+
+def test_a_typed_secret_replaces_the_stored_one(admin_client, slack_app):
+    response = admin_client.post(
+        change_url(slack_app), edit_form(slack_app, signing_secret=NEW_SIGNING_SECRET)
+    )
+    assert response.status_code == 302, response.content
+    slack_app.refresh_from_db()
+    assert slack_app.signing_secret == NEW_SIGNING_SECRET
+    assert slack_app.client_secret == "canary-client-secret-5555"
+
+
+def test_unset_secret_says_so(admin_client, slack_app):
+    SlackApp.objects.filter(pk=slack_app.pk).update(signing_secret=None)
+    html = admin_client.get(change_url(slack_app)).content.decode()
+    assert "Not set." in html
+
+
+# --- Validation ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"slug": "not a slug!"}, "slug", "Enter a valid “slug”"),
+        ({"bot_scopes": "chat:write, commands"}, "bot_scopes", "no spaces"),
+        ({"user_scopes": "search:read search:write"}, "user_scopes", "no spaces"),
+        (
+            {"bot_scopes": "chat:write,commands,chat:write"},
+            "bot_scopes",
+            "chat:write more than once",
+        ),
+        ({"user_scopes": "search:read,search:read"}, "user_scopes", "search:read more than once"),
+        ({"bot_scopes": "", "user_scopes": ""}, "__all__", "at least one bot scope or one user"),
+        ({"client_id": "111.222"}, "client_id", "already exists"),
+        ({"redirect_uri": "not a url"}, "redirect_uri", "Enter a valid URL"),
+    ],
+)
+def test_validation_errors(admin_client, slack_app, overrides, field, message):
+    response = admin_client.post(ADD_URL, app_form(client_secret=NEW_CLIENT_SECRET, **overrides))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert any(message in error for error in errors.get(field, [])), errors
+    assert SlackApp.objects.count() == 1
+
+
+def test_user_scopes_alone_are_enough(admin_client):
+    response = admin_client.post(
+        ADD_URL,
+        app_form(client_secret=NEW_CLIENT_SECRET, bot_scopes="", user_scopes="search:read"),
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert SlackApp.objects.get().user_scope_list == ["search:read"]
+
+
+# --- What staff paste into Slack -------------------------------------------------------
+
+
+def test_change_page_shows_the_urls_to_paste_into_slack(admin_client, slack_app):
+    html = admin_client.get(change_url(slack_app)).content.decode()
+    assert "http://testserver/slack/acme/oauth/callback/" in html
+    assert "http://testserver/slack/acme/events/" in html
+    assert "http://testserver/slack/acme/install/" in html
+    assert 'href="/slack/acme/install/"' in html  # the button (or its fallback link)
+
+
+@override_settings(
+    SLACK_INSTALLS={
+        "ENCRYPTION_KEYS": {"k1": "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA="},
+        "REDIRECT_BASE_URL": "https://slack.example.com/",
+    }
+)
+def test_urls_honour_redirect_base_url(admin_client, slack_app):
+    html = admin_client.get(change_url(slack_app)).content.decode()
+    assert "https://slack.example.com/slack/acme/oauth/callback/" in html
+    assert "https://slack.example.com/slack/acme/events/" in html
+    assert "https://slack.example.com/slack/acme/install/" in html
+
+
+def test_redirect_url_honours_the_apps_override(admin_client, slack_app):
+    slack_app.redirect_uri = "https://proxy.example.com/cb/"
+    slack_app.save()
+    response = admin_client.get(change_url(slack_app))
+    assert response.context["slack_setup"]["redirect_url"] == "https://proxy.example.com/cb/"
+
+
+def test_change_page_counts_installs(admin_client, slack_app):
+    make_installation(slack_app)
+    make_installation(slack_app)
+    revoked = make_installation(slack_app)
+    revoked.revoked_at = revoked.installed_at
+    revoked.save()
+    response = admin_client.get(change_url(slack_app))
+    setup = response.context["slack_setup"]
+    assert (setup["active_installs"], setup["revoked_installs"]) == (2, 1)
+    html = response.content.decode()
+    assert "2 active" in html and "1 revoked" in html
+    assert_no_secret(html)
+
+
+def test_inactive_app_explains_its_missing_button(admin_client, slack_app):
+    slack_app.is_active = False
+    slack_app.save()
+    html = admin_client.get(change_url(slack_app)).content.decode()
+    assert "This app is inactive" in html
+
+
+def test_rotation_links_on_the_change_page(admin_client, slack_app):
+    html = admin_client.get(change_url(slack_app)).content.decode()
+    assert f'href="/admin/slack_installs/slackapp/{slack_app.pk}/rotate-client-secret/"' in html
+    assert f'href="/admin/slack_installs/slackapp/{slack_app.pk}/rotate-signing-secret/"' in html
+    assert html.count("Rotate client secret") == 1
+
+
+def test_rotation_links_hidden_from_staff_who_may_only_view(client, slack_app, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_slackapp"))
+    client.force_login(viewer)
+    response = client.get(change_url(slack_app))
+    assert response.status_code == 200
+    assert "Rotate client secret" not in response.content.decode()
+
+
+def test_events_url_on_the_change_page(admin_client, slack_app):
+    response = admin_client.get(change_url(slack_app))
+    assert response.context["slack_setup"]["events_url"] == "http://testserver/slack/acme/events/"
+
+
+def test_button_preview_is_the_add_to_slack_button(admin_client, slack_app):
+    html = admin_client.get(change_url(slack_app)).content.decode()
+    preview = html[html.index('id="slack-button-preview"') :]
+    preview = preview[: preview.index("</dd>")]
+    assert 'href="/slack/acme/install/"' in preview
+    assert "Add to Slack" in preview
+    assert "<svg" in preview
+
+
+def test_slack_app_changelist_counts_installs(admin_client, slack_app):
+    make_installation(slack_app)
+    response = admin_client.get("/admin/slack_installs/slackapp/")
+    assert response.status_code == 200
+    app = response.context["cl"].result_list[0]
+    assert (app.active_count, app.revoked_count) == (1, 0)
+    assert_no_secret(response.content.decode())
+
+
+def test_no_inline_event_handlers_on_our_pages(admin_client, slack_app):
+    installation = make_installation(slack_app)
+    for url in [
+        ADD_URL,
+        change_url(slack_app),
+        f"/admin/slack_installs/installation/{installation.pk}/change/",
+        "/admin/slack_installs/installation/export/",
+    ]:
+        html = admin_client.get(url).content.decode().lower()
+        for handler in ("onclick=", "onchange=", "onload=", "onsubmit=", "javascript:"):
+            assert handler not in html, (url, handler)
+
+
+def test_blank_secret_is_kept_even_when_a_form_lists_the_secret_fields(slack_app):
+    from django.forms import modelform_factory
+
+    from slack_installs.forms import SlackAppForm
+
+    form_class = modelform_factory(
+        SlackApp,
+        form=SlackAppForm,
+        fields=[
+            "name",
+            "slug",
+            "client_id",
+            "client_secret",
+            "signing_secret",
+            "bot_scopes",
+            "user_scopes",
+        ],
+        exclude=[],
+    )
+    form = form_class(edit_form(slack_app, name="Renamed"), instance=slack_app)
+    assert form.is_valid(), form.errors
+    form.save()
+    slack_app.refresh_from_db()
+    assert slack_app.name == "Renamed"
+    assert slack_app.client_secret == "canary-client-secret-5555"
+    assert slack_app.signing_secret == "canary-signing-secret-6666"
