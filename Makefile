@@ -36,8 +36,10 @@ $(STAMP42): pyproject.toml
 test-django42: $(STAMP42)
 	DATABASE_URL="" $(VENV42)/bin/python -m pytest
 
+BENCH_POSTGRES ?= postgres://postgres@127.0.0.1:5432/slack_installs_bench
+
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench --postgres $(BENCH_POSTGRES)
 
 lint: $(STAMP)
 	$(BIN)/ruff check slack_installs tests

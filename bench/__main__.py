@@ -3,6 +3,7 @@
     python -m bench                                  # every benchmark, default sizes
     python -m bench export --rows 2000               # some benchmarks, with options
     python -m bench --database-url postgres://postgres@127.0.0.1:5432/bench
+    python -m bench --postgres postgres://postgres@127.0.0.1:5432/bench  # SQLite, then this
 
 Each benchmark runs in a process of its own (fresh database, fresh memory peak) and
 hands its results back as JSON; options go to every benchmark that knows them.
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from bench.harness import Result, format_table
 
-BENCHMARKS = ["token_lookup", "install_roundtrip", "keyrotation", "export"]
+BENCHMARKS = ["token_lookup", "install_roundtrip", "keyrotation", "export", "scale"]
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
@@ -67,10 +68,16 @@ def main(argv: list[str]) -> int:
         print("benchmarks:", ", ".join(BENCHMARKS))
         return 0
     names, options = split_arguments(argv)
+    passes = [options]
+    if "--postgres" in options:
+        at = options.index("--postgres")
+        sqlite_options = options[:at] + options[at + 2 :]
+        passes = [sqlite_options, [*sqlite_options, "--database-url", options[at + 1]]]
     results: list[Result] = []
-    for name in names:
-        print(f"running {name} ...", file=sys.stderr, flush=True)
-        results.extend(run_one(name, options))
+    for pass_options in passes:
+        for name in names:
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            results.extend(run_one(name, pass_options))
     table = format_table(results)
     print(table)
     if write_docs:

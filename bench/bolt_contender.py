@@ -12,8 +12,8 @@ CLIENT_SECRET = "bolt-bench-client-secret"
 _handler: Any = None
 
 
-def configure(*, slack_url: str, api_url: str, database_url: str, redirect_uri: str) -> None:
-    """Build the Bolt app once the fake Slack and the database are known."""
+def configure(*, slack_url: str, api_url: str, database_url: str, redirect_uri: str) -> Any:
+    """Build the Bolt app once the fake Slack and the database are known; return its store."""
     global _handler
     import sqlalchemy
     from slack_bolt import App
@@ -46,6 +46,7 @@ def configure(*, slack_url: str, api_url: str, database_url: str, redirect_uri: 
         ),
     )
     _handler = SlackRequestHandler(app=app)
+    return installation_store
 
 
 def view(request: HttpRequest) -> HttpResponse:

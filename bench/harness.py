@@ -45,6 +45,7 @@ def format_table(results: list[Result]) -> str:
         "| benchmark | measure | ours | baseline | ratio | target | met |",
         "|---|---|---|---|---|---|---|",
     ]
+
     def number(value: float) -> str:
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
@@ -69,10 +70,13 @@ def setup_django(database_url: str | None = None) -> str:
     emptied first, so its name must contain "bench".
     """
     if database_url:
+        _create_postgres_database(database_url)
         os.environ["DATABASE_URL"] = database_url
     else:
         os.environ.pop("DATABASE_URL", None)
-        handle, path = tempfile.mkstemp(prefix="slack-installs-bench-", suffix=".sqlite3")
+        handle, path = tempfile.mkstemp(
+            prefix="slack-installs-bench-", suffix=".sqlite3", dir=os.environ.get("BENCH_TMPDIR")
+        )
         os.close(handle)
         os.environ["BENCH_SQLITE_PATH"] = path
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
@@ -90,6 +94,27 @@ def setup_django(database_url: str | None = None) -> str:
             cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
     call_command("migrate", verbosity=0, interactive=False)
     return connection.vendor
+
+
+def _create_postgres_database(url: str) -> None:
+    """Create the benchmark's PostgreSQL database when it does not exist yet."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as server:
+        exists = server.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            server.execute(f'CREATE DATABASE "{name}"')
 
 
 def database_label() -> str:
@@ -114,6 +139,37 @@ def sqlalchemy_url() -> str:
         f"postgresql+psycopg://{settings['USER']}{password}@{settings['HOST']}:"
         f"{settings['PORT'] or 5432}/{settings['NAME']}"
     )
+
+
+def create_installations(app: Any, rows: int, *, also_for: Any = None) -> list[str]:
+    """Bulk-create ``rows`` installations of ``app`` (every tenth workspace also of
+    ``also_for``, so lookups must tell apps apart); return their team ids."""
+    from slack_installs import crypto
+    from slack_installs.fields import Ciphertext
+    from slack_installs.models import Installation
+
+    team_ids = [f"T{index:08d}" for index in range(rows)]
+    batch: list[Installation] = []
+    for index, team_id in enumerate(team_ids):
+        token = Ciphertext(crypto.encrypt(f"xoxb-{index}-bench-token-abcdefghijklmnop"))
+        owners = (app, also_for) if also_for is not None and index % 10 == 0 else (app,)
+        batch.extend(
+            Installation(
+                app=owner,
+                team_id=team_id,
+                team_name=f"Team {index}",
+                bot_token=token,
+                bot_user_id="U0BOT",
+                bot_id="B0BOT",
+                bot_scopes="chat:write",
+            )
+            for owner in owners
+        )
+        if len(batch) >= 5000:
+            Installation.objects.bulk_create(batch)
+            batch = []
+    Installation.objects.bulk_create(batch)
+    return team_ids
 
 
 @dataclass

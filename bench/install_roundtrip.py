@@ -9,7 +9,15 @@ import argparse
 import time
 from urllib.parse import urlsplit
 
-from bench.harness import Result, Timing, database_label, setup_django, sqlalchemy_url
+from bench.harness import (
+    Result,
+    Timing,
+    create_installations,
+    database_label,
+    setup_django,
+    sqlalchemy_url,
+)
+from bench.token_lookup import fill_slack_sdk_store
 
 WORKSPACES = ["T0ACME0001", "T0GLOBEX01"]
 
@@ -66,7 +74,7 @@ def install_once(client, fake, install_url: str, workspace: str, done_status: in
     return sum(samples)
 
 
-def measure(installs: int) -> list[Result]:
+def measure(installs: int, existing: int) -> list[Result]:
     from django.test import Client, override_settings
 
     from bench import bolt_contender
@@ -85,12 +93,15 @@ def measure(installs: int) -> list[Result]:
         )
         fake.register_slack_app(app)
         fake.register_app(bolt_contender.CLIENT_ID, bolt_contender.CLIENT_SECRET)
-        bolt_contender.configure(
+        bolt_store = bolt_contender.configure(
             slack_url=fake.url,
             api_url=fake.api_url,
             database_url=sqlalchemy_url(),
             redirect_uri="http://testserver/bolt/oauth_redirect/",
         )
+        # Both contenders install next to ``existing`` installations already stored.
+        team_ids = create_installations(app, existing)
+        fill_slack_sdk_store(bolt_store, team_ids)
         slack = {
             "ENCRYPTION_KEYS": {"bench": "YmVuY2gta2V5LTAwMDAwMDAwMDAwMDAwMDAwMDAwMDA="},
             "SLACK_URL": fake.url,
@@ -109,10 +120,10 @@ def measure(installs: int) -> list[Result]:
                 if index >= 10:  # the first installs warm up both
                     ours.append(our_time)
                     theirs.append(bolt_time)
-        assert Installation.objects.filter(app=app).count() == len(WORKSPACES)
+        assert Installation.objects.filter(app=app).count() == len(WORKSPACES) + existing
 
     mine, bolt = Timing.of(ours), Timing.of(theirs)
-    label = f"install round trip, {installs} installs ({database_label()})"
+    label = f"install round trip, {installs} installs beside {existing:,} ({database_label()})"
     return [
         Result(
             label,
@@ -135,7 +146,10 @@ def measure(installs: int) -> list[Result]:
 def run(argv: list[str]) -> list[Result]:
     parser = argparse.ArgumentParser(prog="python -m bench install_roundtrip")
     parser.add_argument("--installs", type=int, default=200, help="timed installs per contender")
+    parser.add_argument(
+        "--existing", type=int, default=1000, help="installations stored before the timed ones"
+    )
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: SQLite)")
     args, _ = parser.parse_known_args(argv)
     setup_django(args.database_url)
-    return measure(args.installs)
+    return measure(args.installs, args.existing)

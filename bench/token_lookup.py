@@ -8,20 +8,26 @@ Baselines, same database engine, same rows, same run:
 from __future__ import annotations
 
 import argparse
+import datetime
 import random
 import time
 from typing import Any
 
-from bench.harness import Result, database_label, setup_django, sqlalchemy_url, time_calls
+from bench.harness import (
+    Result,
+    create_installations,
+    database_label,
+    setup_django,
+    sqlalchemy_url,
+    time_calls,
+)
 
 CLIENT_ID = "1000.2000"
 
 
 def populate(rows: int) -> list[str]:
-    """Create ``rows`` installations of one app, and every tenth workspace for a second app."""
-    from slack_installs import crypto
-    from slack_installs.fields import Ciphertext
-    from slack_installs.models import Installation, SlackApp
+    """``rows`` installations of the benchmark's app, every tenth workspace also of another."""
+    from slack_installs.models import SlackApp
 
     app = SlackApp.objects.create(
         name="Bench", slug="bench", client_id=CLIENT_ID, client_secret="s", bot_scopes="chat:write"
@@ -29,40 +35,27 @@ def populate(rows: int) -> list[str]:
     other = SlackApp.objects.create(
         name="Other", slug="other", client_id="9.9", client_secret="s", bot_scopes="chat:write"
     )
-    team_ids = [f"T{index:08d}" for index in range(rows)]
-    batch: list[Installation] = []
-    for index, team_id in enumerate(team_ids):
-        token = Ciphertext(crypto.encrypt(f"xoxb-{index}-bench-token-abcdefghijklmnop"))
-        for owner in (app, other) if index % 10 == 0 else (app,):
-            batch.append(
-                Installation(
-                    app=owner,
-                    team_id=team_id,
-                    team_name=f"Team {index}",
-                    bot_token=token,
-                    bot_user_id="U0BOT",
-                    bot_id="B0BOT",
-                    bot_scopes="chat:write",
-                )
-            )
-        if len(batch) >= 5000:
-            Installation.objects.bulk_create(batch)
-            batch = []
-    Installation.objects.bulk_create(batch)
-    return team_ids
+    return create_installations(app, rows, also_for=other)
 
 
 def slack_sdk_store(team_ids: list[str]) -> Any:
+    """slack_sdk's SQLAlchemy store on the same database, holding the same bots."""
     import sqlalchemy
     from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 
     engine = sqlalchemy.create_engine(sqlalchemy_url())
     store = SQLAlchemyInstallationStore(client_id=CLIENT_ID, engine=engine)
     store.create_tables()
-    now = time.time()
+    fill_slack_sdk_store(store, team_ids)
+    return store
+
+
+def fill_slack_sdk_store(store: Any, team_ids: list[str]) -> None:
+    """Bulk-insert one bot per team id into a ``SQLAlchemyInstallationStore``."""
+    installed_at = datetime.datetime.fromtimestamp(time.time())
     rows = [
         {
-            "client_id": CLIENT_ID,
+            "client_id": store.client_id,
             "app_id": "A1",
             "enterprise_id": None,
             "team_id": team_id,
@@ -72,14 +65,13 @@ def slack_sdk_store(team_ids: list[str]) -> Any:
             "bot_user_id": "U0BOT",
             "bot_scopes": "chat:write",
             "is_enterprise_install": False,
-            "installed_at": __import__("datetime").datetime.fromtimestamp(now),
+            "installed_at": installed_at,
         }
         for index, team_id in enumerate(team_ids)
     ]
-    with engine.begin() as connection:
+    with store.engine.begin() as connection:
         for start in range(0, len(rows), 5000):
             connection.execute(store.bots.insert(), rows[start : start + 5000])
-    return store
 
 
 def floor_lookup() -> Any:
@@ -87,14 +79,11 @@ def floor_lookup() -> Any:
     from django.db import connection
 
     from slack_installs import crypto
+    from slack_installs.models import SlackApp
 
     connection.ensure_connection()
     raw = connection.connection
-    app_id = (
-        __import__("slack_installs.models", fromlist=["SlackApp"])
-        .SlackApp.objects.get(slug="bench")
-        .pk
-    )
+    app_id = SlackApp.objects.get(slug="bench").pk
     placeholder = "?" if connection.vendor == "sqlite" else "%s"
     sql = (
         "SELECT bot_token FROM slack_installs_installation "
