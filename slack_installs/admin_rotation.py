@@ -108,8 +108,7 @@ class SecretRotationAdminMixin:
             rotation.rotate(app, form.cleaned_data["new_secret"], user=request.user)
             admin.message_user(
                 request,
-                rotation.done
-                % {"app": app, "grace": app_settings.SIGNING_SECRET_GRACE_PERIOD},
+                rotation.done % {"app": app, "grace": app_settings.SIGNING_SECRET_GRACE_PERIOD},
                 messages.SUCCESS,
             )
             opts = admin.opts

@@ -103,9 +103,7 @@ def check_keys_in_use(
             problem = "are not in the f1:<key id>:<token> form"
             hint = "They were written around the encrypted field; restore them from a backup."
         else:
-            problem = (
-                f"use key id {key_id!r}, which is not in SLACK_INSTALLS['ENCRYPTION_KEYS']"
-            )
+            problem = f"use key id {key_id!r}, which is not in SLACK_INSTALLS['ENCRYPTION_KEYS']"
             hint = (
                 f"Put the key with id {key_id!r} back into ENCRYPTION_KEYS and run "
                 "`manage.py slack_installs_rotate_keys`; drop a key only after "

@@ -22,6 +22,7 @@ from django.utils import timezone
 from . import secrets
 from .exceptions import DecryptionError
 from .models import Installation, OAuthAttempt, SlackApp, UserToken
+from .revocation import revoke_installation, wipe_user_tokens
 from .signals import installation_revoked, slack_event_received
 
 logger = logging.getLogger(__name__)
@@ -154,38 +155,6 @@ def _installed_again_since(installation: Installation, payload: dict[str, Any]) 
     ).exists()
 
 
-def revoke_installation_locally(installation: Installation, *, reason: str) -> bool:
-    """Mark an installation revoked and wipe all its tokens, without calling Slack.
-
-    Returns whether it was active; ``installation_revoked`` is sent only then, so
-    revoking twice is harmless.
-    """
-    now = timezone.now()
-    with transaction.atomic():
-        became_revoked = Installation.objects.filter(
-            pk=installation.pk, revoked_at__isnull=True
-        ).update(revoked_at=now)
-        Installation.objects.filter(pk=installation.pk).update(
-            bot_token=None,
-            bot_refresh_token=None,
-            bot_token_expires_at=None,
-            incoming_webhook_url=None,
-            updated_at=now,
-        )
-        _wipe_user_tokens(UserToken.objects.filter(installation_id=installation.pk), now)
-    installation.refresh_from_db()
-    if became_revoked:
-        installation_revoked.send(
-            sender=Installation, app=installation.app, installation=installation, reason=reason
-        )
-    return bool(became_revoked)
-
-
-def _wipe_user_tokens(user_tokens: QuerySet[UserToken], now: datetime.datetime) -> None:
-    user_tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
-    user_tokens.update(access_token=None, refresh_token=None, expires_at=None, updated_at=now)
-
-
 def wipe_revoked_tokens(app: SlackApp, payload: dict[str, Any], tokens: Any) -> None:
     """Wipe exactly the tokens a ``tokens_revoked`` event lists (it lists user ids)."""
     tokens = tokens if isinstance(tokens, dict) else {}
@@ -209,7 +178,7 @@ def wipe_revoked_tokens(app: SlackApp, payload: dict[str, Any], tokens: Any) -> 
                 if wiped:
                     lost_bot.append(installation)
         if user_ids:
-            _wipe_user_tokens(
+            wipe_user_tokens(
                 UserToken.objects.filter(
                     installation__in=[row.pk for row in installations], slack_user_id__in=user_ids
                 ),
@@ -242,12 +211,10 @@ def handle(app: SlackApp, payload: dict[str, Any]) -> dict[str, Any] | None:
         event_type = event.get("type")
         if event_type == "app_uninstalled" and installation is not None:
             if not _installed_again_since(installation, payload):
-                revoke_installation_locally(installation, reason="app_uninstalled")
+                revoke_installation(installation, reason="app_uninstalled", call_slack=False)
         elif event_type == "tokens_revoked":
             wipe_revoked_tokens(app, payload, event.get("tokens"))
             if installation is not None:
                 installation.refresh_from_db()
-    slack_event_received.send(
-        sender=SlackApp, app=app, payload=payload, installation=installation
-    )
+    slack_event_received.send(sender=SlackApp, app=app, payload=payload, installation=installation)
     return answer

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from . import client, crypto
@@ -150,6 +150,12 @@ def revoke_installation(
     return result
 
 
+def wipe_user_tokens(user_tokens: QuerySet[UserToken], now: datetime.datetime) -> None:
+    """Forget these user tokens and mark them revoked (keeping an earlier revocation time)."""
+    user_tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
+    user_tokens.update(access_token=None, refresh_token=None, expires_at=None, updated_at=now)
+
+
 def _wipe(
     locked: Installation,
     dead_user_tokens: list[UserToken],
@@ -165,9 +171,7 @@ def _wipe(
         for token in UserToken.objects.select_for_update().filter(pk__in=seen)
         if token.__dict__.get("access_token") == seen[token.pk]
     ]
-    UserToken.objects.filter(pk__in=unchanged).update(
-        access_token=None, refresh_token=None, expires_at=None, revoked_at=now, updated_at=now
-    )
+    wipe_user_tokens(UserToken.objects.filter(pk__in=unchanged), now)
     fields: dict[str, object] = {}
     if bot_dead:
         fields.update(bot_token=None, bot_refresh_token=None, bot_token_expires_at=None)

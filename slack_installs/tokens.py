@@ -119,7 +119,8 @@ def _bot_token_row(
         where = ["app_id = %s"]
         params.append(app.pk)
     else:
-        where = [f"app_id = (SELECT id FROM {SlackApp._meta.db_table} WHERE slug = %s)"]
+        # Only table names from the models' Meta are formatted in; every value is a parameter.
+        where = [f"app_id = (SELECT id FROM {SlackApp._meta.db_table} WHERE slug = %s)"]  # noqa: S608
         params.append(app)
     if team_id and enterprise_id:
         where.append("enterprise_id = %s AND team_id IN (%s, '')")
@@ -130,12 +131,12 @@ def _bot_token_row(
     else:
         where.append("enterprise_id = %s AND team_id = ''")
         params.append(enterprise_id)
+    conditions = " AND ".join(where)
+    # team_id DESC puts a workspace's own row ahead of the org-wide one (team_id '').
     sql = (
-        "SELECT id, bot_token, revoked_at IS NULL, "
-        "bot_refresh_token IS NOT NULL AND bot_token_expires_at IS NOT NULL "
-        f"AND bot_token_expires_at <= %s FROM {installation} WHERE {' AND '.join(where)} "
-        # team_id DESC puts a workspace's own row ahead of the org-wide one (team_id '').
-        "ORDER BY team_id DESC LIMIT 1"
+        "SELECT id, bot_token, revoked_at IS NULL, bot_refresh_token IS NOT NULL "  # noqa: S608
+        "AND bot_token_expires_at IS NOT NULL AND bot_token_expires_at <= %s "
+        f"FROM {installation} WHERE {conditions} ORDER BY team_id DESC LIMIT 1"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -152,9 +153,9 @@ def get_user_token(
     """Return the plaintext user token a Slack user granted, refreshed when it is due."""
     match = _serving(app, team_id, enterprise_id, prefix="installation__")
     candidates = sorted(
-        UserToken.objects.filter(match, slack_user_id=slack_user_id).select_related(
-            "installation"
-        )[:2],
+        UserToken.objects.filter(match, slack_user_id=slack_user_id).select_related("installation")[
+            :2
+        ],
         key=lambda row: row.installation.team_id == "",
     )
     if not candidates:
