@@ -4,6 +4,7 @@ import pytest
 import responses
 
 from slack_installs.models import SlackApp
+from tests import slack_payloads
 
 pytest_plugins = ["slack_installs.testing.pytest_plugin"]
 
@@ -21,7 +22,7 @@ def slack_app(db):
         name="Acme Bot",
         slug="acme",
         client_id="111.222",
-        client_secret="canary-client-secret-5555",
-        signing_secret="canary-signing-secret-6666",
+        client_secret=slack_payloads.CLIENT_SECRET,
+        signing_secret=slack_payloads.SIGNING_SECRET,
         bot_scopes="chat:write,commands",
     )

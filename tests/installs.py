@@ -49,15 +49,7 @@ def staff_user(username: str, *perms: str) -> User:
     return user
 
 
-CANARIES = (
-    slack_payloads.BOT_TOKEN,
-    slack_payloads.USER_TOKEN,
-    slack_payloads.WEBHOOK_URL,
-    slack_payloads.BOT_REFRESH_TOKEN,
-    slack_payloads.USER_REFRESH_TOKEN,
-    "canary-client-secret-5555",
-    "canary-signing-secret-6666",
-)
+CANARIES = slack_payloads.CANARIES
 
 
 def assert_no_secret(text: str) -> None:

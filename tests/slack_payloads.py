@@ -9,6 +9,19 @@ USER_TOKEN = "xoxp-canary-user-2222-ddddeeeeffff"
 WEBHOOK_URL = "https://hooks.slack.com/services/T0CANARY/B0CANARY/canarywebhooksecret"
 BOT_REFRESH_TOKEN = "xoxe-1-canary-bot-refresh-3333"
 USER_REFRESH_TOKEN = "xoxe-1-canary-user-refresh-4444"
+CLIENT_SECRET = "canary-client-secret-5555"
+SIGNING_SECRET = "canary-signing-secret-6666"
+
+# Every secret the fixtures plant; none may ever show up outside an encrypted column.
+CANARIES = (
+    BOT_TOKEN,
+    USER_TOKEN,
+    WEBHOOK_URL,
+    BOT_REFRESH_TOKEN,
+    USER_REFRESH_TOKEN,
+    CLIENT_SECRET,
+    SIGNING_SECRET,
+)
 
 
 def oauth_v2_access(

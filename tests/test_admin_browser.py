@@ -6,34 +6,16 @@ skipped with the reason, except under ``CI=true`` where it fails.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.contrib.auth import get_user_model
 
 from slack_installs.models import SlackApp
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 STRICT_CSP = "default-src 'self'; script-src 'self'; img-src 'self' data:; style-src 'self'"
 LINK = "slack_installs.pipelines.link_django_user"
 NOTIFY = "slack_installs.pipelines.notify_admins"
 LOG = "slack_installs.pipelines.log_api_data"
-
-
-def require_browser():
-    problem = ""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        problem = "the playwright package is not installed"
-    if not problem and not os.access(CHROMIUM, os.X_OK):
-        problem = f"Chromium is not at {CHROMIUM}"
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and the browser test cannot run: {problem}")
-        pytest.skip(f"browser test skipped: {problem}")
-    return sync_playwright
 
 
 @pytest.mark.browser

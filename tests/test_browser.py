@@ -7,40 +7,13 @@ never pass by silently skipping the browser.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.contrib.auth import get_user_model
 
 from slack_installs.models import Installation, OAuthAttempt, SlackApp
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ADMIN_PASSWORD = "canary-browser-admin-password"
-
-
-def require_browser():
-    """Return playwright's ``sync_playwright``, or skip (fail under CI=true) with the reason."""
-    problem = ""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        problem = "the playwright package is not installed (pip install -e '.[dev]')"
-    if not problem and not os.access(CHROMIUM, os.X_OK):
-        problem = f"Chromium is not at {CHROMIUM} (install it: apt-get install chromium)"
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and the browser test cannot run: {problem}")
-        pytest.skip(f"browser test skipped: {problem}")
-    return sync_playwright
 
 
 @pytest.mark.browser
@@ -128,10 +101,9 @@ def test_add_to_slack_allow_cancel_and_admin_in_chromium(live_server, fake_slack
 
 
 def test_a_missing_chromium_skips_outside_ci_and_fails_in_ci(monkeypatch):
-    monkeypatch.setattr(f"{__name__}.CHROMIUM", "/nonexistent/chromium")
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="Chromium is not at /nonexistent/chromium"):
-        require_browser()
+        require_browser("/nonexistent/chromium")
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true and the browser test cannot run"):
-        require_browser()
+        require_browser("/nonexistent/chromium")

@@ -468,20 +468,11 @@ def test_no_plaintext_anywhere_in_the_database(client, slack_app, mocked_slack):
         ),
     )
     client.get(CALLBACK, {"code": "c", "state": state})
-    canaries = [
-        slack_payloads.BOT_TOKEN,
-        slack_payloads.USER_TOKEN,
-        slack_payloads.WEBHOOK_URL,
-        slack_payloads.BOT_REFRESH_TOKEN,
-        slack_payloads.USER_REFRESH_TOKEN,
-        "canary-client-secret-5555",
-        "canary-signing-secret-6666",
-    ]
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
             if not table.startswith("slack_installs_"):
                 continue
             cursor.execute(f"SELECT * FROM {table}")
             dump = repr(cursor.fetchall())
-            for canary in canaries:
+            for canary in slack_payloads.CANARIES:
                 assert canary not in dump, (table, canary)
