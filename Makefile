@@ -42,7 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench --postgres $(BENCH_POSTGRES)
 
 lint: $(STAMP)
-	$(BIN)/ruff check slack_installs tests
+	$(BIN)/ruff check slack_installs tests bench demo_site scripts
 
 clean:
 	rm -rf $(VENV) $(VENV42) .tox .pytest_cache demo.sqlite3 .demo-admin-password
