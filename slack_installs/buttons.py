@@ -22,9 +22,9 @@ logger = logging.getLogger(__name__)
 # attribute, so pages under a strict Content-Security-Policy show it unchanged.
 # Slack's four-colour mark is drawn as a pinwheel of rounded bars and dots.
 BUTTON_SVG = mark_safe(  # noqa: S308 (a constant, nothing interpolated)
-    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 160 44" width="160" height="44" '
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 172 44" width="172" height="44" '
     'aria-hidden="true" focusable="false">'
-    '<rect x="0.5" y="0.5" width="159" height="43" rx="4" fill="#fff" stroke="#ddd"/>'
+    '<rect x="0.5" y="0.5" width="171" height="43" rx="4" fill="#fff" stroke="#ddd"/>'
     '<svg x="14" y="12" width="20" height="20" viewBox="0 0 24 24">'
     '<rect x="1" y="7" width="10" height="4" rx="2" fill="#36C5F0"/>'
     '<circle cx="9" cy="3" r="2" fill="#36C5F0"/>'
