@@ -14,7 +14,7 @@ import hmac
 import logging
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,20 +24,23 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_variables
 
-from . import client
+from . import client, crypto
 from .conf import app_settings
 from .exceptions import InvalidState, SlackAPIError
+from .fields import Ciphertext, EncryptedTextField
 from .models import Installation, OAuthAttempt, SlackApp, UserToken
 from .pipelines import redact, run_pipelines
 from .signals import installation_completed
+from .tokens import expiry_of
 
 logger = logging.getLogger(__name__)
 
 STATE_BYTES = 32  # 256 bits of randomness
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{20,100}$")
 _TEAM_SHAPE = re.compile(r"^[A-Z0-9]{2,32}$")
-_ERROR_SHAPE = re.compile(r"^[a-z0-9_]{1,100}$")
+ERROR_CODE = re.compile(r"^[a-z0-9_]{1,100}$")
 
 
 def digest(value: str) -> str:
@@ -56,6 +59,8 @@ def redirect_uri_for(request: HttpRequest, app: SlackApp) -> str:
 def safe_next_url(next_url: str | None) -> str:
     """Keep ``next`` only when it is a local path on this site."""
     if not next_url or len(next_url) > 500 or not next_url.startswith("/"):
+        return ""
+    if any(ord(character) < 32 or ord(character) == 127 for character in next_url):
         return ""
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts=set()):
         return ""
@@ -142,8 +147,6 @@ class InstallOutcome:
     attempt: OAuthAttempt
     installation: Installation | None = None
     error: str = ""
-    slack_error: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def succeeded(self) -> bool:
@@ -161,42 +164,68 @@ def _finish(attempt: OAuthAttempt, status: str, *, error: str = "", **fields: An
     )
 
 
+def _refuse(attempt: OAuthAttempt, reason: str) -> InvalidState:
+    """Mark a still-unfinished attempt ``failed``/``invalid_state``; return the error to raise.
+
+    A finished attempt keeps its outcome: reloading the callback page of a succeeded
+    install must not rewrite the audit log (which the events endpoint relies on).
+    """
+    OAuthAttempt.objects.filter(pk=attempt.pk, finished_at__isnull=True).update(
+        status=OAuthAttempt.Status.FAILED, error="invalid_state", finished_at=timezone.now()
+    )
+    return InvalidState(reason)
+
+
 def consume_state(request: HttpRequest, app: SlackApp, state: str | None) -> OAuthAttempt:
     """Find the attempt of ``state`` and claim it once; raise ``InvalidState`` otherwise."""
     if not state or len(state) > 200:
         raise InvalidState("the callback carries no state")
     attempt = OAuthAttempt.objects.filter(state_digest=digest(state)).first()
-    if attempt is None or attempt.app_id != app.pk:
-        raise InvalidState("the state is unknown to this app")
+    if attempt is None:
+        raise InvalidState("the state is unknown")
+    if attempt.app_id != app.pk:
+        raise _refuse(attempt, "the state belongs to another app")
     browser_id = browser_id_of(request)
     if not browser_id or not hmac.compare_digest(digest(browser_id), attempt.browser_digest):
-        _finish(attempt, OAuthAttempt.Status.FAILED, error="invalid_state")
-        raise InvalidState("the state belongs to another browser")
+        raise _refuse(attempt, "the state belongs to another browser")
     now = timezone.now()
     if attempt.expires_at <= now:
-        _finish(attempt, OAuthAttempt.Status.FAILED, error="invalid_state")
-        raise InvalidState("the state has expired")
+        raise _refuse(attempt, "the state has expired")
     claimed = OAuthAttempt.objects.filter(
         pk=attempt.pk, status=OAuthAttempt.Status.PENDING, consumed_at__isnull=True
     ).update(consumed_at=now)
     if not claimed:
-        _finish(attempt, OAuthAttempt.Status.FAILED, error="invalid_state")
-        raise InvalidState("the state was already used")
+        raise _refuse(attempt, "the state was already used")
     attempt.consumed_at = now
     return attempt
 
 
+@sensitive_variables("api_data")
 def complete_install(request: HttpRequest, app: SlackApp) -> InstallOutcome:
     """Handle Slack's redirect back: check state, exchange the code, save, run pipelines."""
     attempt = consume_state(request, app, request.GET.get("state"))
+    try:
+        return _exchange_and_save(request, app, attempt)
+    except Exception:
+        # Whatever broke once the state was claimed (an undecryptable client secret, the
+        # database), the attempt must not stay half-finished and the browser gets a page.
+        logger.exception("The install callback of Slack app %r failed", app.slug)
+        _finish(attempt, OAuthAttempt.Status.FAILED, error="internal_error")
+        return InstallOutcome(attempt=attempt, error="internal_error")
+
+
+@sensitive_variables("api_data")
+def _exchange_and_save(
+    request: HttpRequest, app: SlackApp, attempt: OAuthAttempt
+) -> InstallOutcome:
     slack_error = request.GET.get("error")
     if slack_error is not None:
-        code = slack_error if _ERROR_SHAPE.match(slack_error) else "unknown_error"
+        code = slack_error if ERROR_CODE.match(slack_error) else "unknown_error"
         status = (
             OAuthAttempt.Status.DENIED if code == "access_denied" else OAuthAttempt.Status.FAILED
         )
         _finish(attempt, status, error=code)
-        return InstallOutcome(attempt=attempt, error=code, slack_error=True)
+        return InstallOutcome(attempt=attempt, error=code)
     code = request.GET.get("code")
     if not code or len(code) > 500:
         _finish(attempt, OAuthAttempt.Status.FAILED, error="missing_code")
@@ -211,10 +240,10 @@ def complete_install(request: HttpRequest, app: SlackApp) -> InstallOutcome:
         )
     except SlackAPIError as exc:
         _finish(attempt, OAuthAttempt.Status.FAILED, error=exc.code)
-        return InstallOutcome(attempt=attempt, error=exc.code, slack_error=True)
+        return InstallOutcome(attempt=attempt, error=exc.code)
     if not _names_a_workspace(api_data):
         _finish(attempt, OAuthAttempt.Status.FAILED, error="invalid_response")
-        return InstallOutcome(attempt=attempt, error="invalid_response", slack_error=True)
+        return InstallOutcome(attempt=attempt, error="invalid_response")
 
     bot_details = _bot_details(api_data)
     redacted = redact(api_data)
@@ -257,6 +286,7 @@ def _names_a_workspace(api_data: dict[str, Any]) -> bool:
     return isinstance(team_id, str) and bool(team_id)
 
 
+@sensitive_variables("api_data", "token")
 def _bot_details(api_data: dict[str, Any]) -> dict[str, str]:
     """Ask ``auth.test`` for what ``oauth.v2.access`` leaves out (the bot id).
 
@@ -273,17 +303,12 @@ def _bot_details(api_data: dict[str, Any]) -> dict[str, str]:
     return {"bot_id": str(answer.get("bot_id") or "")}
 
 
-def _expiry(expires_in: Any) -> datetime.datetime | None:
-    if isinstance(expires_in, int) and not isinstance(expires_in, bool) and expires_in > 0:
-        return timezone.now() + datetime.timedelta(seconds=expires_in)
-    return None
-
-
 def _text(container: Any, key: str, limit: int = 200) -> str:
     value = container.get(key) if isinstance(container, dict) else None
     return str(value)[:limit] if value is not None else ""
 
 
+@sensitive_variables("api_data", "values", "user_token", "authed_user", "webhook")
 def save_installation(
     app: SlackApp,
     api_data: dict[str, Any],
@@ -312,7 +337,7 @@ def save_installation(
         "bot_scopes": _text(api_data, "scope", 5000),
         "bot_token": api_data.get("access_token") or None,
         "bot_refresh_token": api_data.get("refresh_token") or None,
-        "bot_token_expires_at": _expiry(api_data.get("expires_in")),
+        "bot_token_expires_at": expiry_of(api_data.get("expires_in")),
         "installer_user_id": _text(authed_user, "id", 32),
         "revoked_at": None,
         "needs_reinstall_at": None,
@@ -348,7 +373,7 @@ def save_installation(
                 "scopes": _text(authed_user, "scope", 5000),
                 "access_token": user_token,
                 "refresh_token": authed_user.get("refresh_token") or None,
-                "expires_at": _expiry(authed_user.get("expires_in")),
+                "expires_at": expiry_of(authed_user.get("expires_in")),
                 "revoked_at": None,
                 **({"user": user} if user is not None else {}),
             },
@@ -356,6 +381,7 @@ def save_installation(
     return installation
 
 
+@sensitive_variables("values")
 def _upsert(model: type[Model], key: dict[str, Any], values: dict[str, Any]) -> Any:
     """Update the row of ``key`` under a row lock, or create it; call inside a transaction.
 
@@ -363,6 +389,12 @@ def _upsert(model: type[Model], key: dict[str, Any], values: dict[str, Any]) -> 
     safe when two callbacks create the same row at once: the loser updates the winner's.
     """
     now = timezone.now()
+    # Encrypt once, here: the UPDATE writes this ciphertext and the instance keeps it, so
+    # the instance handed to pipelines and signal receivers never holds a plaintext token.
+    values = {
+        name: _encrypted(value) if _is_encrypted(model, name) else value
+        for name, value in values.items()
+    }
     row = model.objects.select_for_update().filter(**key).first()
     if row is None:
         try:
@@ -375,3 +407,13 @@ def _upsert(model: type[Model], key: dict[str, Any], values: dict[str, Any]) -> 
     for name, value in values.items():
         setattr(row, name, value)
     return row
+
+
+def _is_encrypted(model: type[Model], name: str) -> bool:
+    return isinstance(model._meta.get_field(name), EncryptedTextField)
+
+
+def _encrypted(value: Any) -> Any:
+    if value is None or isinstance(value, Ciphertext):
+        return value
+    return Ciphertext(crypto.encrypt(str(value)))

@@ -186,8 +186,8 @@ def _check_user_token(user_token: UserToken) -> None:
         )
 
 
-def _expiry(answer: dict[str, Any]) -> datetime.datetime | None:
-    expires_in = answer.get("expires_in")
+def expiry_of(expires_in: Any) -> datetime.datetime | None:
+    """When a token Slack says ``expires_in`` seconds from now expires (None: never)."""
     if isinstance(expires_in, int) and not isinstance(expires_in, bool) and expires_in > 0:
         return timezone.now() + datetime.timedelta(seconds=expires_in)
     return None
@@ -256,7 +256,7 @@ def refresh_bot_token(installation: Installation) -> Installation:
         else:
             locked.bot_token = answer["access_token"]
             locked.bot_refresh_token = answer.get("refresh_token") or locked.bot_refresh_token
-            locked.bot_token_expires_at = _expiry(answer)
+            locked.bot_token_expires_at = expiry_of(answer.get("expires_in"))
             locked.save(
                 update_fields=[
                     "bot_token",
@@ -294,7 +294,7 @@ def refresh_user_token(user_token: UserToken) -> UserToken:
         else:
             locked.access_token = answer["access_token"]
             locked.refresh_token = answer.get("refresh_token") or locked.refresh_token
-            locked.expires_at = _expiry(answer)
+            locked.expires_at = expiry_of(answer.get("expires_in"))
             locked.save(update_fields=["access_token", "refresh_token", "expires_at", "updated_at"])
     if failure is not None:
         raise failure[0] from failure[1]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlencode
 
 from django.http import (
@@ -25,8 +24,7 @@ from . import oauth
 from .conf import app_settings
 from .exceptions import InvalidState
 from .models import SlackApp
-
-ERROR_CODE = re.compile(r"^[a-z0-9_]{1,100}$")
+from .oauth import ERROR_CODE
 
 
 def error_message(code: str) -> str:

@@ -282,6 +282,15 @@ def test_replayed_state(client, slack_app, mocked_slack):
     assert_invalid_state(client.get(CALLBACK, {"code": "c", "state": state}))
     assert len(mocked_slack.calls) == calls
     assert_nothing_saved()
+    # A finished attempt keeps its outcome in the log: a reload does not rewrite history.
+    assert OAuthAttempt.objects.get().status == "succeeded"
+
+
+def test_replaying_a_state_still_in_flight_fails_its_attempt(client, slack_app, mocked_slack):
+    state = start(client)
+    OAuthAttempt.objects.update(consumed_at=timezone.now())  # another callback holds it
+    assert_invalid_state(client.get(CALLBACK, {"code": "c", "state": state}))
+    assert len(mocked_slack.calls) == 0
     attempt = OAuthAttempt.objects.get()
     assert (attempt.status, attempt.error) == ("failed", "invalid_state")
 
@@ -304,6 +313,8 @@ def test_state_of_another_app(client, slack_app, mocked_slack):
     assert_invalid_state(client.get(CALLBACK, {"code": "c", "state": state}))
     assert len(mocked_slack.calls) == 0
     assert_nothing_saved()
+    attempt = OAuthAttempt.objects.get()
+    assert (attempt.status, attempt.error) == ("failed", "invalid_state")
 
 
 def test_state_from_another_browser(client, slack_app, mocked_slack):
@@ -449,6 +460,29 @@ def test_failing_pipeline_keeps_the_install_and_marks_the_attempt(client, slack_
     assert attempt.installation is not None
 
 
+def test_undecryptable_client_secret_is_an_error_page_not_a_500(client, slack_app, mocked_slack):
+    from slack_installs import crypto
+    from slack_installs.fields import Ciphertext
+
+    SlackApp.objects.filter(pk=slack_app.pk).update(
+        client_secret=Ciphertext(crypto.encrypt("x").replace("f1:k1:", "f1:gone:"))
+    )
+    state = start(client)
+    response = client.get(CALLBACK, {"code": "c", "state": state})
+    assert response.status_code == 400
+    assert b"internal_error" in response.content
+    assert len(mocked_slack.calls) == 0
+    assert_nothing_saved()
+    attempt = OAuthAttempt.objects.get()
+    assert (attempt.status, attempt.error) == ("failed", "internal_error")
+
+
+@pytest.mark.parametrize("next_url", ["/a\x00b", "/a\nb", "/ok\x7f"])
+def test_next_with_control_characters_is_dropped(client, slack_app, next_url):
+    client.get("/slack/acme/install/", {"next": next_url})
+    assert OAuthAttempt.objects.get().next_url == ""
+
+
 def test_error_page_escapes_and_sanitises_the_code(client):
     response = client.get("/slack/error/", {"error": "<script>alert(1)</script>"})
     assert response.status_code == 200
@@ -476,3 +510,27 @@ def test_no_plaintext_anywhere_in_the_database(client, slack_app, mocked_slack):
             dump = repr(cursor.fetchall())
             for canary in slack_payloads.CANARIES:
                 assert canary not in dump, (table, canary)
+
+
+def test_installation_handed_to_receivers_carries_no_plaintext(client, slack_app, mocked_slack):
+    import pickle
+
+    from slack_installs.signals import installation_completed
+
+    pickled: list[bytes] = []
+
+    def receiver(sender, installation, **kwargs):
+        pickled.append(pickle.dumps(installation))
+
+    installation_completed.connect(receiver)
+    try:
+        for _ in range(2):  # the first install, then a re-install (the update path)
+            state = start(client)
+            slack_answers(mocked_slack, slack_payloads.oauth_v2_access(rotating=True))
+            assert client.get(CALLBACK, {"code": "c", "state": state}).status_code == 302
+    finally:
+        installation_completed.disconnect(receiver)
+    assert len(pickled) == 2
+    for blob in pickled:
+        assert slack_payloads.BOT_TOKEN.encode() not in blob
+        assert slack_payloads.BOT_REFRESH_TOKEN.encode() not in blob
