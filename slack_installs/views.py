@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
+from django.db import transaction
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -25,6 +27,8 @@ from .conf import app_settings
 from .exceptions import InvalidState
 from .models import SlackApp
 from .oauth import ERROR_CODE
+
+SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,50}$")
 
 
 def error_message(code: str) -> str:
@@ -96,6 +100,9 @@ def install(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
+# With ATOMIC_REQUESTS the claim of the state must still commit before Slack is called,
+# and pipeline steps must run after the installation is committed.
+@transaction.non_atomic_requests
 @require_GET
 @never_cache
 def callback(request: HttpRequest, slug: str) -> HttpResponse:
@@ -125,24 +132,32 @@ def _success_path() -> str:
     return reverse("slack_installs:success")
 
 
+def _app_named_in(request: HttpRequest) -> SlackApp | None:
+    """The app of ``?app=<slug>``; anything that is not a slug is not looked up."""
+    slug = request.GET.get("app", "")
+    if not SLUG.match(slug):
+        return None
+    return SlackApp.objects.filter(slug=slug).first()
+
+
 @require_GET
 def success(request: HttpRequest) -> HttpResponse:
-    slug = request.GET.get("app", "")
-    app = SlackApp.objects.filter(slug=slug).first() if slug else None
-    return render(request, "slack_installs/install_success.html", {"slack_app": app})
+    context = {"slack_app": _app_named_in(request)}
+    return render(request, "slack_installs/install_success.html", context)
 
 
 @require_GET
 def error(request: HttpRequest) -> HttpResponse:
-    slug = request.GET.get("app", "")
-    app = SlackApp.objects.filter(slug=slug).first() if slug else None
-    return render_error(request, request.GET.get("error", ""), app=app, status=200)
+    code = request.GET.get("error", "")
+    return render_error(request, code, app=_app_named_in(request), status=200)
 
 
+@transaction.non_atomic_requests
 @csrf_exempt  # Slack cannot send a CSRF token; the request signature stands in for it.
 @require_POST
 def events(request: HttpRequest, slug: str) -> HttpResponse:
-    app = get_object_or_404(SlackApp, slug=slug, is_active=True)
+    # An inactive app takes no new installs, but its uninstall events still count.
+    app = get_object_or_404(SlackApp, slug=slug)
     body = request.body
     verified = slack_events.verify_request(
         app,

@@ -163,13 +163,18 @@ def test_malformed_json_after_a_valid_signature_is_400(client, slack_app, receiv
     assert received == []
 
 
-def test_unknown_or_inactive_apps_and_other_methods(client, slack_app):
+def test_unknown_apps_and_other_methods(client, slack_app):
     payload = slack_payloads.url_verification("x")
     assert deliver(client, payload, url="/slack/nope/events/").status_code == 404
-    SlackApp.objects.filter(pk=slack_app.pk).update(is_active=False)
-    assert deliver(client, payload).status_code == 404
-    SlackApp.objects.filter(pk=slack_app.pk).update(is_active=True)
     assert client.get(URL).status_code == 405
+
+
+def test_an_inactive_app_still_hears_uninstalls(client, installation, revoked):
+    # Deactivating an app stops new installs; workspaces uninstalling it must still count.
+    SlackApp.objects.filter(pk=installation.app_id).update(is_active=False)
+    assert deliver(client, slack_payloads.app_uninstalled()).status_code == 200
+    assert raw_installation(installation.pk)["revoked_at"] is not None
+    assert [call["reason"] for call in revoked] == ["app_uninstalled"]
 
 
 def test_events_need_no_csrf_token(slack_app):

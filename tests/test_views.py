@@ -454,6 +454,8 @@ def test_failing_pipeline_keeps_the_install_and_marks_the_attempt(client, slack_
     response = client.get(CALLBACK, {"code": "c", "state": state})
     assert response.status_code == 400
     assert b"pipeline_failed" in response.content
+    assert b"Acme Bot is installed, with a problem" in response.content
+    assert b"Start the install again" not in response.content
     assert Installation.objects.get().bot_token == slack_payloads.BOT_TOKEN
     attempt = OAuthAttempt.objects.get()
     assert (attempt.status, attempt.error) == ("failed", "pipeline_failed")
@@ -534,3 +536,11 @@ def test_installation_handed_to_receivers_carries_no_plaintext(client, slack_app
     for blob in pickled:
         assert slack_payloads.BOT_TOKEN.encode() not in blob
         assert slack_payloads.BOT_REFRESH_TOKEN.encode() not in blob
+
+
+@pytest.mark.parametrize("page", ["/slack/success/", "/slack/error/"])
+def test_success_and_error_pages_ignore_an_app_that_is_not_a_slug(client, slack_app, page):
+    response = client.get(page, {"app": "acme\x00; drop"})
+    assert response.status_code == 200
+    assert b"Acme Bot" not in response.content
+    assert b"Acme Bot" in client.get(page, {"app": "acme"}).content
