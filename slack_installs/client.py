@@ -14,6 +14,7 @@ import threading
 from typing import Any
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 
 from .conf import app_settings
 from .exceptions import SlackAPIError
@@ -44,6 +45,7 @@ def _retry_after(response: requests.Response) -> int | None:
         return None
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def call(
     method: str,
     *,
@@ -94,6 +96,7 @@ def call(
     return body
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def oauth_v2_access(
     *,
     client_id: str,
@@ -116,13 +119,16 @@ def oauth_v2_access(
     )
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def auth_test(token: str) -> dict[str, Any]:
     return call("auth.test", token=token)
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def auth_revoke(token: str) -> dict[str, Any]:
     return call("auth.revoke", token=token)
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def chat_post_message(token: str, *, channel: str, text: str) -> dict[str, Any]:
     return call("chat.postMessage", token=token, data={"channel": channel, "text": text})

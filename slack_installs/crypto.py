@@ -11,6 +11,7 @@ import functools
 import re
 
 from cryptography.fernet import Fernet, InvalidToken
+from django.views.decorators.debug import sensitive_variables
 
 from .conf import app_settings
 from .exceptions import DecryptionError, EncryptionNotConfigured
@@ -71,6 +72,7 @@ def _key(key_id: str) -> Fernet:
         ) from exc
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def encrypt(plaintext: str) -> str:
     """Encrypt ``plaintext`` under the active key and return the stored form."""
     key_id = app_settings.ACTIVE_KEY_ID
@@ -83,6 +85,7 @@ def encrypt(plaintext: str) -> str:
     return f"{FORMAT_PREFIX}:{key_id}:{token.decode('ascii')}"
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def decrypt(stored: str) -> str:
     """Decrypt a stored value; raise ``DecryptionError`` when it does not decrypt."""
     match = STORED_FORM.match(stored)
@@ -95,6 +98,7 @@ def decrypt(stored: str) -> str:
         raise DecryptionError(f"stored value does not decrypt with key {key_id!r}") from None
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def reencrypt(stored: str) -> str:
     """Return ``stored`` encrypted under the active key (unchanged if it already is)."""
     if key_id_of(stored) == app_settings.ACTIVE_KEY_ID:

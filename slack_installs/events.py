@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from . import secrets
 from .exceptions import DecryptionError
@@ -35,6 +36,7 @@ class MalformedEvent(ValueError):
     """A signed body that is not the JSON object Slack sends."""
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def signature_for(secret: str, timestamp: str, body: bytes) -> str:
     """The ``X-Slack-Signature`` value Slack sends for ``body`` at ``timestamp``."""
     message = f"{SIGNATURE_VERSION}:{timestamp}:".encode() + body
@@ -42,6 +44,7 @@ def signature_for(secret: str, timestamp: str, body: bytes) -> str:
     return f"{SIGNATURE_VERSION}={digest}"
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def verify_request(
     app: SlackApp,
     *,

@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
+from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
 
@@ -48,6 +49,7 @@ class EncryptedAttribute(DeferredAttribute):
     backends, sessions) can never carry a secret.
     """
 
+    @sensitive_variables()  # tokens and secrets stay out of error reports
     def __get__(self, instance: Any, cls: Any = None) -> Any:
         if instance is None:
             return self
@@ -77,6 +79,7 @@ class EncryptedTextField(models.TextField):
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
         return None if value is None else Ciphertext(value)
 
+    @sensitive_variables()  # tokens and secrets stay out of error reports
     def to_python(self, value: Any) -> Any:
         if value is None or value == "":
             return None
@@ -87,6 +90,7 @@ class EncryptedTextField(models.TextField):
             return Ciphertext(value)
         return str(value)
 
+    @sensitive_variables()  # tokens and secrets stay out of error reports
     def get_prep_value(self, value: Any) -> str | None:
         if value is None or value == "":
             return None
@@ -96,6 +100,7 @@ class EncryptedTextField(models.TextField):
             return value.stored
         return crypto.encrypt(str(value))
 
+    @sensitive_variables()  # tokens and secrets stay out of error reports
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         raw = model_instance.__dict__.get(self.attname)
         if raw is None or raw == "" or isinstance(raw, Ciphertext):
@@ -104,6 +109,7 @@ class EncryptedTextField(models.TextField):
         model_instance.__dict__[self.attname] = stored
         return stored
 
+    @sensitive_variables()  # tokens and secrets stay out of error reports
     def value_from_object(self, obj: models.Model) -> str | None:
         """The stored form, so serializers and form initials never see plaintext."""
         raw = obj.__dict__.get(self.attname)

@@ -20,6 +20,7 @@ from typing import Any
 from django.core.mail import mail_admins
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
+from django.views.decorators.debug import sensitive_variables
 
 from . import client
 from .conf import app_settings
@@ -153,6 +154,7 @@ def link_django_user(request: HttpRequest, api_data: dict[str, Any]):
 
 
 @register(label="Send a welcome message")
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def send_welcome_message(request: HttpRequest, api_data: dict[str, Any]):
     """Send the installer a direct message from the bot saying the app is ready."""
     installation = request.slack_installation  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from . import client, crypto
 from .exceptions import DecryptionError, SlackAPIError
@@ -43,6 +44,7 @@ class RevocationResult:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def _revoke_at_slack(token: str) -> str:
     """Return "" when the token is dead at Slack, else Slack's error code."""
     try:
@@ -52,6 +54,7 @@ def _revoke_at_slack(token: str) -> str:
     return ""
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def _plaintext(instance: Model, attname: str) -> str | None:
     """The decrypted value, or None when there is none or it cannot be decrypted."""
     if instance.__dict__.get(attname) is None:
@@ -64,6 +67,7 @@ def _plaintext(instance: Model, attname: str) -> str | None:
         return None
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def _same_value(stored: str | None, held: str | None) -> bool:
     """Whether the column still holds the value we read (``held`` may be plaintext)."""
     if stored is None or held is None or isinstance(held, Ciphertext):
@@ -82,6 +86,7 @@ def _is_revoked(installation: Installation, user_tokens: list[UserToken]) -> boo
     )
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def revoke_installation(
     installation: Installation, *, reason: str, call_slack: bool = True
 ) -> RevocationResult:

@@ -16,6 +16,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from .conf import app_settings
 from .models import SlackApp
@@ -23,6 +24,7 @@ from .models import SlackApp
 MAX_SECRET_LENGTH = 200
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def clean_secret(value: str) -> str:
     """The secret as pasted from Slack's app config, or ``ValueError`` saying what is wrong."""
     secret = (value or "").strip()
@@ -54,6 +56,7 @@ def _copy_to(app: SlackApp, locked: SlackApp, names: list[str]) -> None:
         app.__dict__[name] = locked.__dict__[name]
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def rotate_client_secret(app: SlackApp, new_secret: str, *, user: Any = None) -> SlackApp:
     """Replace the client secret at once; the next code exchange or refresh uses it."""
     secret = clean_secret(new_secret)
@@ -69,6 +72,7 @@ def rotate_client_secret(app: SlackApp, new_secret: str, *, user: Any = None) ->
     return app
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def rotate_signing_secret(app: SlackApp, new_secret: str, *, user: Any = None) -> SlackApp:
     """Make ``new_secret`` the signing secret; the old one verifies until the grace period ends.
 
@@ -102,6 +106,7 @@ def rotate_signing_secret(app: SlackApp, new_secret: str, *, user: Any = None) -
     return app
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def signing_secrets(app: SlackApp, *, now: datetime.datetime | None = None) -> list[str]:
     """The secrets an event signature may use now: the current one, then the previous one."""
     now = now or timezone.now()

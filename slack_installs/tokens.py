@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from . import client, crypto
 from .conf import app_settings
@@ -87,6 +88,7 @@ def _has_value(instance: models.Model, name: str) -> bool:
     return instance.__dict__.get(name) is not None
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def get_bot_token(
     app: SlackApp | str, *, team_id: str | None = None, enterprise_id: str | None = None
 ) -> str:
@@ -143,6 +145,7 @@ def _bot_token_row(
         return cursor.fetchone()
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def get_user_token(
     app: SlackApp | str,
     slack_user_id: str,
@@ -193,6 +196,7 @@ def expiry_of(expires_in: Any) -> datetime.datetime | None:
     return None
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def _redeem(app: SlackApp, refresh_token: str, token_type: str) -> dict[str, Any]:
     """Trade a refresh token for a new token; check that Slack's answer is usable."""
     answer = client.oauth_v2_access(
@@ -229,6 +233,7 @@ def _reinstall_error(
     )
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def refresh_bot_token(installation: Installation) -> Installation:
     """Refresh the bot token under a row lock, unless another caller already did.
 
@@ -270,6 +275,7 @@ def refresh_bot_token(installation: Installation) -> Installation:
     return locked
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
 def refresh_user_token(user_token: UserToken) -> UserToken:
     """Refresh a user token under a row lock, unless another caller already did."""
     failure: tuple[TokenRefreshError, SlackAPIError] | None = None

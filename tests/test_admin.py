@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.test import override_settings
 
@@ -317,3 +319,45 @@ def test_blank_secret_is_kept_even_when_a_form_lists_the_secret_fields(slack_app
     assert slack_app.name == "Renamed"
     assert slack_app.client_secret == "canary-client-secret-5555"
     assert slack_app.signing_secret == "canary-signing-secret-6666"
+
+
+def test_posted_secrets_stay_out_of_the_error_report(admin_user, settings, mailoutbox):
+    """An operator's mistake (the active key is missing) must not mail the secrets to ADMINS."""
+    from django.test import Client
+    from django.utils.log import AdminEmailHandler
+
+    settings.DEBUG = False
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    settings.SLACK_INSTALLS = {**settings.SLACK_INSTALLS, "ACTIVE_KEY_ID": "missing"}
+    browser = Client(raise_request_exception=False)
+    browser.force_login(admin_user)
+    # Also the HTML report, which shows each frame's local variables.
+    html_mailer = AdminEmailHandler(include_html=True)
+    logging.getLogger("django.request").addHandler(html_mailer)
+    try:
+        response = browser.post(
+            "/admin/slack_installs/slackapp/add/",
+            {
+                "name": "Leaky",
+                "slug": "leaky",
+                "client_id": "77.88",
+                "client_secret": "canary-posted-client-secret",
+                "signing_secret": "canary-posted-signing-secret",
+                "bot_scopes": "chat:write",
+                "is_active": "on",
+            },
+        )
+    finally:
+        logging.getLogger("django.request").removeHandler(html_mailer)
+    assert response.status_code == 500
+    assert len(mailoutbox) == 2
+    html_report = next(mail for mail in mailoutbox if mail.alternatives)
+    text_report = next(mail for mail in mailoutbox if not mail.alternatives)
+    assert "EncryptionNotConfigured" in text_report.body
+    assert "client_secret" in text_report.body  # the parameter is listed, its value is not
+    html = html_report.alternatives[0][0]
+    assert "Local Vars" in html
+    for secret in ["canary-posted-client-secret", "canary-posted-signing-secret"]:
+        assert secret not in text_report.body
+        assert secret not in html
+        assert secret not in response.content.decode()

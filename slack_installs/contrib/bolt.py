@@ -44,6 +44,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         'slack_installs.contrib.bolt needs slack_sdk: pip install "django-slack-installs[bolt]"'
     ) from exc
 
+from django.views.decorators.debug import sensitive_variables
+
 from ..conf import app_settings
 from ..models import Installation, OAuthAttempt, SlackApp, UserToken
 from ..oauth import STATE_BYTES, digest
@@ -158,6 +160,7 @@ class DjangoInstallationStore(InstallationStore):
 
     # --- saving ----------------------------------------------------------------------
 
+    @sensitive_variables()  # tokens and secrets stay out of error reports
     def save(self, installation: SdkInstallation) -> None:
         """Save a new install or refreshed tokens (see the module docstring)."""
         key = _row_key(
@@ -194,6 +197,7 @@ class DjangoInstallationStore(InstallationStore):
                     },
                 )
 
+    @sensitive_variables()  # tokens and secrets stay out of error reports
     def save_bot(self, bot: Bot) -> None:
         """Save a bot (e.g. refreshed by ``TokenRotator``) on its workspace's row."""
         if not bot.bot_token:
@@ -247,6 +251,7 @@ class DjangoInstallationStore(InstallationStore):
             row.team_name = _clip(source.team_name, 200) or row.team_name
 
     @staticmethod
+    @sensitive_variables()  # tokens and secrets stay out of error reports
     def _set_bot(row: Installation, source: SdkInstallation | Bot) -> None:
         row.bot_token = source.bot_token
         row.bot_id = _clip(source.bot_id, 32) or row.bot_id
@@ -266,6 +271,7 @@ class DjangoInstallationStore(InstallationStore):
             return None
         return self._rows(*key).filter(revoked_at__isnull=True).select_related("app").first()
 
+    @sensitive_variables()  # tokens and secrets stay out of error reports
     def find_bot(
         self,
         *,
@@ -279,6 +285,7 @@ class DjangoInstallationStore(InstallationStore):
             return None
         return Bot(**fields)
 
+    @sensitive_variables()  # tokens and secrets stay out of error reports
     def find_installation(
         self,
         *,
