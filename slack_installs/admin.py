@@ -3,9 +3,9 @@
 Secrets are write-only, tokens show at most their last four characters, and
 exports are streamed from allowlisted columns (``resources.py``).
 
-``SlackAppAdmin`` keeps ``get_urls`` and the change form open to mixins: the
-secret rotation pages (``admin_rotation.SecretRotationAdminMixin``) go first in
-its bases, and the links to them appear as soon as their URL names reverse.
+The secret rotation pages come from ``admin_rotation.SecretRotationAdminMixin``,
+first in ``SlackAppAdmin``'s bases; a custom admin for ``SlackApp`` must keep it,
+since the change page links to those pages.
 """
 
 from __future__ import annotations

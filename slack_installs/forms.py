@@ -190,11 +190,6 @@ class SlackAppForm(forms.ModelForm):
         picker.widget.missing = [path for path in saved if path not in steps]
         self.initial["pipelines"] = [path for path in saved if path in steps]
 
-    @property
-    def missing_steps(self) -> list[str]:
-        """Saved steps the registry no longer has: skipped at run time, dropped on save."""
-        return list(self.fields["pipelines"].widget.missing)
-
     def clean_bot_scopes(self) -> str:
         value = self.cleaned_data.get("bot_scopes", "")
         validate_scopes(value, _("Bot scopes"))

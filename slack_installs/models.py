@@ -68,14 +68,6 @@ class SlackApp(models.Model):
     def __str__(self) -> str:
         return self.name or self.slug
 
-    @property
-    def bot_scope_list(self) -> list[str]:
-        return split_scopes(self.bot_scopes)
-
-    @property
-    def user_scope_list(self) -> list[str]:
-        return split_scopes(self.user_scopes)
-
 
 class InstallationQuerySet(models.QuerySet):
     def active(self) -> InstallationQuerySet:
@@ -240,4 +232,4 @@ class OAuthAttempt(models.Model):
         indexes = [models.Index(fields=["status", "expires_at"], name="slack_installs_att_exp_idx")]
 
     def __str__(self) -> str:
-        return f"install {self.status} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"install {self.status} at {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"

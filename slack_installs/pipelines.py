@@ -83,10 +83,6 @@ def registered_steps() -> dict[str, Step]:
     return steps
 
 
-def get_step(path: str) -> Step | None:
-    return registered_steps().get(path)
-
-
 def unregistered_steps(paths: list[str] | None) -> list[str]:
     """The paths of ``paths`` that are not registered steps (saved, then removed from code)."""
     steps = registered_steps()

@@ -45,26 +45,25 @@ class RevocationResult:
 
 
 @sensitive_variables()  # tokens and secrets stay out of error reports
-def _revoke_at_slack(token: str) -> str:
-    """Return "" when the token is dead at Slack, else Slack's error code."""
+def _revoke_at_slack(instance: Model, attname: str) -> str:
+    """Revoke the token stored in ``attname`` at Slack.
+
+    Return "" when the token is dead at Slack (or there is none), else why it is not:
+    Slack's error code, or "undecryptable" when no configured key reads it (it cannot be
+    sent to Slack, so it is not known to be dead: the key must come back first).
+    """
+    if instance.__dict__.get(attname) is None:
+        return ""
+    try:
+        token = getattr(instance, attname)
+    except DecryptionError as exc:
+        logger.warning("Revoking %s of %s: %s", attname, instance._meta.model_name, exc)
+        return "undecryptable"
     try:
         client.auth_revoke(token)
     except SlackAPIError as exc:
         return "" if exc.code in DEAD_TOKEN_ERRORS else exc.code
     return ""
-
-
-@sensitive_variables()  # tokens and secrets stay out of error reports
-def _plaintext(instance: Model, attname: str) -> str | None:
-    """The decrypted value, or None when there is none or it cannot be decrypted."""
-    if instance.__dict__.get(attname) is None:
-        return None
-    try:
-        return getattr(instance, attname) or None
-    except DecryptionError as exc:
-        # A token we cannot read cannot be sent to Slack nor used by us: it is dropped.
-        logger.warning("Revoking %s of %s: %s", attname, instance._meta.model_name, exc)
-        return None
 
 
 @sensitive_variables()  # tokens and secrets stay out of error reports
@@ -109,13 +108,11 @@ def revoke_installation(
     # Slack is called before the transaction: no row lock is held while waiting for it.
     dead_user_tokens = user_tokens
     if call_slack:
-        bot_token = _plaintext(installation, "bot_token")
-        if bot_token and (error := _revoke_at_slack(bot_token)):
+        if error := _revoke_at_slack(installation, "bot_token"):
             result.errors["bot token"] = error
         dead_user_tokens = []
         for user_token in user_tokens:
-            token = _plaintext(user_token, "access_token")
-            if token and (error := _revoke_at_slack(token)):
+            if error := _revoke_at_slack(user_token, "access_token"):
                 result.errors[f"user token of {user_token.slack_user_id}"] = error
             else:
                 dead_user_tokens.append(user_token)

@@ -23,6 +23,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import client, crypto
 from .conf import app_settings
 from .exceptions import (
+    DecryptionError,
     InstallationNotFound,
     InstallationRevoked,
     SlackAPIError,
@@ -60,18 +61,6 @@ def _describe(app: SlackApp | str, team_id: str | None, enterprise_id: str | Non
     return f"{slug!r} for team {team_id or '-'} / enterprise {enterprise_id or '-'}"
 
 
-def find_installation(
-    app: SlackApp | str, *, team_id: str | None = None, enterprise_id: str | None = None
-) -> Installation:
-    """The installation serving a workspace (or org): its own, else its org's org-wide one."""
-    match = _serving(app, team_id, enterprise_id)
-    # A workspace's own install wins over its org's org-wide install.
-    candidates = sorted(Installation.objects.filter(match)[:2], key=lambda row: row.team_id == "")
-    if not candidates:
-        raise InstallationNotFound(f"no installation of {_describe(app, team_id, enterprise_id)}")
-    return candidates[0]
-
-
 def refresh_horizon(now: datetime.datetime | None = None) -> datetime.datetime:
     """Tokens expiring before this moment are due for a refresh."""
     now = now or timezone.now()
@@ -96,27 +85,56 @@ def get_bot_token(
     row = _bot_token_row(app, team_id, enterprise_id)
     if row is None:
         raise InstallationNotFound(f"no installation of {_describe(app, team_id, enterprise_id)}")
-    pk, stored_token, is_active, refresh_is_due = row
+    pk, stored_token, is_active, refresh_is_due, reinstall_needed, still_valid = row
     if not is_active or stored_token is None:
         raise InstallationRevoked(f"the installation {pk} has no active bot token")
     if refresh_is_due:
-        return refresh_bot_token(Installation.objects.get(pk=pk)).bot_token
+        if reinstall_needed:
+            raise TokenRefreshError(
+                f"Slack refused to refresh the bot token of installation {pk}: "
+                "install the app again in that workspace."
+            )
+        return _refreshed_unless_still_valid(
+            lambda: refresh_bot_token(Installation.objects.get(pk=pk)).bot_token,
+            current=lambda: crypto.decrypt(stored_token),
+            still_valid=bool(still_valid),
+            what=f"the bot token of installation {pk}",
+        )
     return crypto.decrypt(stored_token)
+
+
+def _refreshed_unless_still_valid(
+    refresh: Callable[[], str], *, current: Callable[[], str], still_valid: bool, what: str
+) -> str:
+    """Refresh a due token; while it has not expired yet, a passing Slack failure (down, rate
+    limited) answers with the current token instead of failing the caller."""
+    try:
+        return refresh()
+    except SlackAPIError as exc:
+        if not still_valid:
+            raise
+        logger.warning("Refreshing %s failed (%s); the current token still works", what, exc.code)
+        return current()
 
 
 def _bot_token_row(
     app: SlackApp | str, team_id: str | None, enterprise_id: str | None
-) -> tuple[int, str | None, bool, bool] | None:
+) -> tuple[int, str | None, bool, bool, bool, bool] | None:
     """The hot path of every bot: one indexed SELECT, no model instance, no lock.
 
-    It answers what ``find_installation`` would (a workspace's own install before its
-    org's org-wide one) with the id, the stored bot token, whether the installation is
-    active, and whether its rotating token is due for a refresh.
+    It finds the installation serving the workspace (its own before its org's org-wide
+    one) and answers with its id, the stored bot token, whether it is active, whether
+    its rotating token is due for a refresh, whether Slack already refused a refresh,
+    and whether the token has not expired yet.
     """
     if not team_id and not enterprise_id:
         raise ValueError("give team_id, enterprise_id or both")
     installation = Installation._meta.db_table
-    params: list[Any] = [connection.ops.adapt_datetimefield_value(refresh_horizon())]
+    now = timezone.now()
+    params: list[Any] = [
+        connection.ops.adapt_datetimefield_value(refresh_horizon(now)),
+        connection.ops.adapt_datetimefield_value(now),
+    ]
     if isinstance(app, SlackApp):
         where = ["app_id = %s"]
         params.append(app.pk)
@@ -137,8 +155,11 @@ def _bot_token_row(
     # team_id DESC puts a workspace's own row ahead of the org-wide one (team_id '').
     sql = (
         "SELECT id, bot_token, revoked_at IS NULL, bot_refresh_token IS NOT NULL "  # noqa: S608
-        "AND bot_token_expires_at IS NOT NULL AND bot_token_expires_at <= %s "
-        f"FROM {installation} WHERE {conditions} ORDER BY team_id DESC LIMIT 1"
+        "AND bot_token_expires_at IS NOT NULL AND bot_token_expires_at <= %s, "
+        "needs_reinstall_at IS NOT NULL, bot_token_expires_at > %s "
+        f"FROM {installation} WHERE {conditions} "
+        # A workspace moved into a Grid org may have an old row too: the active, latest wins.
+        "ORDER BY team_id DESC, revoked_at IS NULL DESC, installed_at DESC LIMIT 1"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -168,7 +189,17 @@ def get_user_token(
     user_token = candidates[0]
     _check_user_token(user_token)
     if is_due(user_token.expires_at) and _has_value(user_token, "refresh_token"):
-        user_token = refresh_user_token(user_token)
+        if user_token.installation.needs_reinstall_at is not None:
+            raise TokenRefreshError(
+                f"Slack refused to refresh a token of installation {user_token.installation_id}:"
+                " install the app again in that workspace."
+            )
+        return _refreshed_unless_still_valid(
+            lambda: refresh_user_token(user_token).access_token,
+            current=lambda: user_token.access_token,
+            still_valid=user_token.expires_at > timezone.now(),
+            what=f"the user token of {slack_user_id}",
+        )
     return user_token.access_token
 
 
@@ -355,7 +386,7 @@ def refresh_due_tokens(
                 refresh()
             except TokenRefreshError as exc:
                 error = f"{getattr(exc.__cause__, 'code', 'refused')}, install the app again"
-            except (SlackAPIError, InstallationRevoked) as exc:
+            except (SlackAPIError, InstallationRevoked, DecryptionError) as exc:
                 error = getattr(exc, "code", "") or type(exc).__name__
         outcome = RefreshOutcome(kind, label, error)
         outcomes.append(outcome)

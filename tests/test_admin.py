@@ -184,7 +184,7 @@ def test_user_scopes_alone_are_enough(admin_client):
         app_form(client_secret=NEW_CLIENT_SECRET, bot_scopes="", user_scopes="search:read"),
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
-    assert SlackApp.objects.get().user_scope_list == ["search:read"]
+    assert SlackApp.objects.get().user_scopes == "search:read"
 
 
 # --- What staff paste into Slack -------------------------------------------------------

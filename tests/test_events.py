@@ -224,7 +224,10 @@ def test_a_retried_delivery_is_harmless(client, installation, received, revoked)
 
 def test_org_wide_uninstall_revokes_only_the_org_wide_install(client, slack_app, revoked):
     org = Installation.objects.create(
-        app=slack_app, enterprise_id="E0001", team_id="", is_enterprise_install=True,
+        app=slack_app,
+        enterprise_id="E0001",
+        team_id="",
+        is_enterprise_install=True,
         bot_token="xoxb-canary-org",
     )
     workspace = Installation.objects.create(
@@ -310,8 +313,12 @@ def test_tokens_revoked_for_user_tokens_only_keeps_the_bot(client, installation,
 
 def test_tokens_revoked_reaches_the_org_wide_bot(client, slack_app):
     org = Installation.objects.create(
-        app=slack_app, enterprise_id="E0001", team_id="", is_enterprise_install=True,
-        bot_user_id="W0BOT", bot_token="xoxb-canary-org",
+        app=slack_app,
+        enterprise_id="E0001",
+        team_id="",
+        is_enterprise_install=True,
+        bot_user_id="W0BOT",
+        bot_token="xoxb-canary-org",
     )
     payload = slack_payloads.tokens_revoked(
         bot=("W0BOT",), team_id="T0042", enterprise_id="E0001", org_wide=True

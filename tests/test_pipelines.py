@@ -135,5 +135,5 @@ def test_register_with_label():
         More."""
         return request, api_data
 
-    step = pipelines.get_step(pipelines.path_of(labelled))
+    step = pipelines.registered_steps()[pipelines.path_of(labelled)]
     assert (step.label, step.description) == ("Custom label", "First line.")

@@ -117,9 +117,7 @@ def test_the_margin_decides_what_is_due(rotating, mocked_slack, settings):
 
 
 def test_a_rejected_refresh_marks_the_install_for_reinstall(rotating, mocked_slack):
-    mocked_slack.add(
-        responses.POST, OAUTH_URL, json=slack_payloads.error("invalid_refresh_token")
-    )
+    mocked_slack.add(responses.POST, OAUTH_URL, json=slack_payloads.error("invalid_refresh_token"))
     before = raw(rotating)
 
     with pytest.raises(TokenRefreshError) as excinfo:
@@ -135,22 +133,45 @@ def test_a_rejected_refresh_marks_the_install_for_reinstall(rotating, mocked_sla
     }
 
 
-@pytest.mark.parametrize(
-    "answer",
-    [
-        {"json": slack_payloads.error("internal_error")},
-        {"status": 503, "body": "unavailable"},
-        {"json": {"ok": True, "token_type": "bot"}},  # no access token
-        {"json": refreshed("user")},  # the wrong kind of token
-    ],
-)
-def test_other_failures_raise_and_change_nothing(rotating, mocked_slack, answer):
+FAILED_REFRESHES = [
+    {"json": slack_payloads.error("internal_error")},
+    {"status": 503, "body": "unavailable"},
+    {"json": {"ok": True, "token_type": "bot"}},  # no access token
+    {"json": refreshed("user")},  # the wrong kind of token
+]
+
+
+@pytest.mark.parametrize("answer", FAILED_REFRESHES)
+def test_other_failures_raise_once_the_token_expired_and_change_nothing(
+    rotating, mocked_slack, answer
+):
+    Installation.objects.filter(pk=rotating.pk).update(bot_token_expires_at=in_minutes(-1))
     mocked_slack.add(responses.POST, OAUTH_URL, **answer)
     before = raw(rotating)
     with pytest.raises(SlackAPIError) as excinfo:
         tokens.get_bot_token("acme", team_id="T0001")
     assert not isinstance(excinfo.value, TokenRefreshError)
     assert raw(rotating) == before  # no new token, no re-install mark
+
+
+@pytest.mark.parametrize("answer", FAILED_REFRESHES)
+def test_other_failures_answer_with_the_token_while_it_still_works(
+    rotating, mocked_slack, answer, caplog
+):
+    mocked_slack.add(responses.POST, OAUTH_URL, **answer)
+    before = raw(rotating)
+    assert tokens.get_bot_token("acme", team_id="T0001") == OLD_BOT  # ten minutes left
+    assert len(mocked_slack.calls) == 1
+    assert raw(rotating) == before
+    assert "the current token still works" in caplog.text
+
+
+def test_after_a_refused_refresh_slack_is_not_asked_again(rotating, mocked_slack):
+    mocked_slack.add(responses.POST, OAUTH_URL, json=slack_payloads.error("invalid_refresh_token"))
+    for _ in range(3):
+        with pytest.raises(TokenRefreshError, match="(?i)install the app again"):
+            tokens.get_bot_token("acme", team_id="T0001")
+    assert len(mocked_slack.calls) == 1
 
 
 def test_revoked_and_missing_installations(rotating, mocked_slack):
@@ -273,16 +294,25 @@ def refresh_by_token(mapping: dict[str, dict]):
 
 def test_command_refreshes_every_due_token(slack_app, mocked_slack):
     due = Installation.objects.create(
-        app=slack_app, team_id="T0001", bot_token="xoxb-a", bot_refresh_token="r-a",
+        app=slack_app,
+        team_id="T0001",
+        bot_token="xoxb-a",
+        bot_refresh_token="r-a",
         bot_token_expires_at=in_minutes(30),
     )
     later = Installation.objects.create(
-        app=slack_app, team_id="T0002", bot_token="xoxb-b", bot_refresh_token="r-b",
+        app=slack_app,
+        team_id="T0002",
+        bot_token="xoxb-b",
+        bot_refresh_token="r-b",
         bot_token_expires_at=in_minutes(600),
     )
     UserToken.objects.create(
-        installation=later, slack_user_id="U0002", access_token="xoxp-b",
-        refresh_token="r-user", expires_at=in_minutes(1),
+        installation=later,
+        slack_user_id="U0002",
+        access_token="xoxp-b",
+        refresh_token="r-user",
+        expires_at=in_minutes(1),
     )
     mocked_slack.add_callback(
         responses.POST,
@@ -319,7 +349,10 @@ def test_command_dry_run_calls_nobody(rotating, mocked_slack):
 def test_command_goes_on_after_a_failure_and_exits_non_zero(slack_app, mocked_slack):
     for team, refresh in (("T0001", "r-bad"), ("T0002", "r-good")):
         Installation.objects.create(
-            app=slack_app, team_id=team, bot_token=f"xoxb-{team}", bot_refresh_token=refresh,
+            app=slack_app,
+            team_id=team,
+            bot_token=f"xoxb-{team}",
+            bot_refresh_token=refresh,
             bot_token_expires_at=in_minutes(5),
         )
     mocked_slack.add_callback(
