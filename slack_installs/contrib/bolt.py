@@ -31,8 +31,6 @@ from logging import Logger
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 try:
@@ -49,7 +47,7 @@ from django.views.decorators.debug import sensitive_variables
 from ..conf import app_settings
 from ..models import Installation, OAuthAttempt, SlackApp, UserToken
 from ..oauth import STATE_BYTES, digest
-from ..signals import installation_revoked
+from ..revocation import revoke_installation, wipe_user_tokens
 
 __all__ = ["DjangoInstallationStore", "DjangoOAuthStateStore"]
 
@@ -348,31 +346,15 @@ class DjangoInstallationStore(InstallationStore):
         tokens = UserToken.objects.filter(installation__in=rows)
         if user_id is not None:
             tokens = tokens.filter(slack_user_id=user_id)
-        tokens.update(
-            access_token=None,
-            refresh_token=None,
-            expires_at=None,
-            revoked_at=Coalesce("revoked_at", Value(now)),
-            updated_at=now,
-        )
+        wipe_user_tokens(tokens, now)
         if user_id is None:
             rows.update(incoming_webhook_url=None, updated_at=now)
 
     def delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         """Revoke the installation: every token wiped, ``revoked_at`` set (Bolt calls
         this on ``app_uninstalled``); sends ``installation_revoked`` once."""
-        key = _row_key(enterprise_id, team_id)
-        with transaction.atomic():
-            revoked = list(self._rows(*key).filter(revoked_at__isnull=True).select_for_update())
-            self.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
-            self.delete_installation(enterprise_id=enterprise_id, team_id=team_id)
-            now = timezone.now()
-            self._rows(*key).filter(revoked_at__isnull=True).update(revoked_at=now)
-        for row in revoked:
-            row.refresh_from_db()
-            installation_revoked.send(
-                sender=Installation, app=row.app, installation=row, reason="app_uninstalled"
-            )
+        for row in self._rows(*_row_key(enterprise_id, team_id)).select_related("app"):
+            revoke_installation(row, reason="app_uninstalled", call_slack=False)
 
 
 class DjangoOAuthStateStore(OAuthStateStore):
