@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -97,8 +98,12 @@ def parse(body: bytes) -> dict[str, Any]:
     return payload
 
 
+SLACK_ID = re.compile(r"^[A-Z0-9]{1,32}$")
+
+
 def _slack_id(value: Any) -> str:
-    return value if isinstance(value, str) and 0 < len(value) <= 32 else ""
+    """A Slack id (team, enterprise, user), or "" for anything else, which is never queried."""
+    return value if isinstance(value, str) and SLACK_ID.match(value) else ""
 
 
 def _ids(value: Any) -> list[str]:

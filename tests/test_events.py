@@ -353,3 +353,13 @@ def test_an_unreadable_signing_secret_refuses_without_a_500(client, slack_app, s
     response = deliver(client, slack_payloads.url_verification("x"))
     assert response.status_code == 403
     assert "signing secret is unreadable" in caplog.text
+
+
+def test_ids_that_are_not_slack_ids_are_never_looked_up(client, installation, revoked):
+    # A NUL byte would make PostgreSQL refuse the query: such ids must never reach it.
+    payload = slack_payloads.app_uninstalled()
+    payload["team_id"] = "T0001\x00"
+    payload["authorizations"] = [{"team_id": "T\x00", "enterprise_id": None}]
+    assert deliver(client, payload).status_code == 200
+    assert raw_installation(installation.pk)["revoked_at"] is None
+    assert revoked == []
