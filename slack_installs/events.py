@@ -88,6 +88,9 @@ def parse(body: bytes) -> dict[str, Any]:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise MalformedEvent("the body is not JSON") from None
+    except RecursionError:
+        # Nesting deeper than the interpreter's recursion limit: no event looks like that.
+        raise MalformedEvent("the body is nested too deeply") from None
     if not isinstance(payload, dict):
         raise MalformedEvent("the body is not a JSON object")
     return payload
