@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
+from django.core.validators import slug_re
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -127,17 +128,21 @@ def _success_path() -> str:
     return reverse("slack_installs:success")
 
 
+def _app_named_in(request: HttpRequest) -> SlackApp | None:
+    """The app of ``?app=<slug>``; anything but a slug names none (PostgreSQL refuses NUL)."""
+    slug = request.GET.get("app", "")
+    return SlackApp.objects.filter(slug=slug).first() if slug_re.match(slug) else None
+
+
 @require_GET
 def success(request: HttpRequest) -> HttpResponse:
-    slug = request.GET.get("app", "")
-    app = SlackApp.objects.filter(slug=slug).first() if slug else None
+    app = _app_named_in(request)
     return render(request, "slack_installs/install_success.html", {"slack_app": app})
 
 
 @require_GET
 def error(request: HttpRequest) -> HttpResponse:
-    slug = request.GET.get("app", "")
-    app = SlackApp.objects.filter(slug=slug).first() if slug else None
+    app = _app_named_in(request)
     return render_error(request, request.GET.get("error", ""), app=app, status=200)
 
 
