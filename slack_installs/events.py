@@ -97,7 +97,11 @@ def parse(body: bytes) -> dict[str, Any]:
 
 
 def _slack_id(value: Any) -> str:
-    return value if isinstance(value, str) and 0 < len(value) <= 32 else ""
+    # Slack ids are ASCII letters and digits; anything else (NUL above all, which
+    # PostgreSQL refuses even as a query parameter) names no installation.
+    if isinstance(value, str) and 0 < len(value) <= 32 and value.isascii() and value.isalnum():
+        return value
+    return ""
 
 
 def _ids(value: Any) -> list[str]:
