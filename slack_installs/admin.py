@@ -22,9 +22,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django.views.decorators.debug import sensitive_post_parameters
 from import_export.admin import ExportActionMixin
 from import_export.formats import base_formats
 from import_export.forms import ExportForm
@@ -173,6 +175,17 @@ class SlackAppAdmin(SecretRotationAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("revoked installs"), ordering="revoked_count")
     def revoked_installs(self, obj: SlackApp) -> int:
         return obj.revoked_count  # type: ignore[attr-defined]
+
+    @method_decorator(sensitive_post_parameters("client_secret", "signing_secret"))
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # The add and change forms post the secrets: keep them out of error reports.
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def change_view(
         self,
