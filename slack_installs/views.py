@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlencode
 
 from django.core.validators import slug_re
@@ -17,6 +18,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.debug import SafeExceptionReporterFilter
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -28,6 +30,23 @@ from .exceptions import InvalidState
 from .models import SlackApp
 
 ERROR_CODE = re.compile(r"^[a-z0-9_]{1,100}$")
+
+
+class NoLocalsExceptionReporterFilter(SafeExceptionReporterFilter):
+    """Error reports that show no local variables, for requests whose stack holds tokens.
+
+    While an install is saved, Slack's answer (every token) sits in local variables of
+    our frames and of the ORM's below them; Django's error report (mailed to ADMINS
+    with ``include_html``, and logged by its template engine at DEBUG) would show them.
+    """
+
+    def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
+        if not self.is_active(request):
+            return super().get_traceback_frame_variables(request, tb_frame)
+        return [(name, self.cleansed_substitute) for name in tb_frame.f_locals]
+
+
+_NO_LOCALS = NoLocalsExceptionReporterFilter()
 
 
 def error_message(code: str) -> str:
@@ -102,6 +121,7 @@ def install(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 @never_cache
 def callback(request: HttpRequest, slug: str) -> HttpResponse:
+    request.exception_reporter_filter = _NO_LOCALS  # type: ignore[attr-defined]
     app = get_object_or_404(SlackApp, slug=slug, is_active=True)
     try:
         outcome = oauth.complete_install(request, app)
