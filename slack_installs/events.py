@@ -93,6 +93,9 @@ def parse(body: bytes) -> dict[str, Any]:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise MalformedEvent("the body is not JSON") from None
+    except RecursionError:
+        # Nesting deeper than the interpreter's recursion limit: no event looks like that.
+        raise MalformedEvent("the body is nested too deeply") from None
     if not isinstance(payload, dict):
         raise MalformedEvent("the body is not a JSON object")
     return payload
@@ -156,10 +159,14 @@ def _installed_again_since(installation: Installation, payload: dict[str, Any]) 
     event_time = payload.get("event_time")
     if not isinstance(event_time, int) or isinstance(event_time, bool):
         return False
+    try:
+        sent_at = _aware(event_time)
+    except (OverflowError, OSError, ValueError):
+        return False  # a time no datetime can hold says no more than a missing one
     return OAuthAttempt.objects.filter(
         installation=installation,
         status=OAuthAttempt.Status.SUCCEEDED,
-        finished_at__gt=_aware(event_time),
+        finished_at__gt=sent_at,
     ).exists()
 
 

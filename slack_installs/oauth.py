@@ -60,8 +60,8 @@ def safe_next_url(next_url: str | None) -> str:
     """Keep ``next`` only when it is a local path on this site."""
     if not next_url or len(next_url) > 500 or not next_url.startswith("/"):
         return ""
-    if any(ord(character) < 32 or ord(character) == 127 for character in next_url):
-        return ""
+    if not next_url.isprintable():
+        return ""  # control characters (NUL above all, which PostgreSQL refuses to store)
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts=set()):
         return ""
     return next_url

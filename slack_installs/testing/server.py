@@ -60,6 +60,9 @@ class _RequestHandler(WSGIRequestHandler):
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 resets connections when a burst of callers
+    # (say 20 workers exchanging codes at once) connects faster than they are accepted.
+    request_queue_size = 128
 
     def server_bind(self) -> None:
         # Skip HTTPServer's reverse DNS lookup of the bind address (socket.getfqdn).

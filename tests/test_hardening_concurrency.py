@@ -1,0 +1,336 @@
+"""Concurrency on PostgreSQL: racing callbacks, replayed states, and several gunicorn workers.
+
+SQLite serialises every writer, so these races only exist on a real multi-connection
+database; on SQLite the tests are skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection, connections
+from django.test import Client
+
+from slack_installs import crypto, oauth
+from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
+from slack_installs.testing import FakeSlack
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENDERS = 20
+
+ON_SQLITE = connection.vendor != "postgresql"
+pytestmark = pytest.mark.postgres
+racing = pytest.mark.skipif(
+    ON_SQLITE, reason="needs PostgreSQL: SQLite serialises every writer, so there is no race"
+)
+
+
+def run_together(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run each call on its own thread, all released at once; results (or exceptions) in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=60)
+            results[index] = call()
+        except BaseException as exc:  # noqa: BLE001 (reported by the test)
+            results[index] = exc
+        finally:
+            connections.close_all()  # this thread's connection, or the teardown flush waits
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a contender hung"
+    return results
+
+
+@pytest.fixture
+def race_app(fake_slack):
+    app = SlackApp.objects.create(
+        name="Race Bot",
+        slug="race",
+        client_id="4000000001.4000000001",
+        client_secret="race-client-secret",
+        bot_scopes="chat:write",
+        user_scopes="users:read",
+    )
+    fake_slack.register_slack_app(app)
+    return app
+
+
+def consented(fake_slack: FakeSlack, app: SlackApp, client: Client) -> str:
+    """Start an install in ``client`` and click Allow; return the callback URL Slack sends."""
+    to_slack = client.get(f"/slack/{app.slug}/install/")["Location"]
+    back = urlsplit(fake_slack.consent(to_slack, workspace="T0ACME0001"))
+    return f"{back.path}?{back.query}"
+
+
+def state_of(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["state"][0]
+
+
+@racing
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_callbacks_for_one_workspace_keep_one_row_with_the_last_tokens(
+    fake_slack, race_app
+):
+    browsers = [Client() for _ in range(CONTENDERS)]
+    callbacks = [consented(fake_slack, race_app, browser) for browser in browsers]
+
+    results = run_together(
+        [
+            lambda b=browser, u=url: b.get(u)
+            for browser, url in zip(browsers, callbacks, strict=True)
+        ]
+    )
+
+    failures = [result for result in results if isinstance(result, BaseException)]
+    assert not failures, failures  # an IntegrityError would show up here
+    assert [(r.status_code, r.get("Location")) for r in results] == [
+        (302, "/slack/success/?app=race")
+    ] * CONTENDERS
+
+    # Each exchange got its own tokens from Slack.
+    answers = {
+        call.params["code"]: call.response for call in fake_slack.calls_to("oauth.v2.access")
+    }
+    assert len(answers) == CONTENDERS
+    answer_of_state = {
+        oauth.digest(state_of(url)): answers[parse_qs(urlsplit(url).query)["code"][0]]
+        for url in callbacks
+    }
+    assert len({answer["access_token"] for answer in answer_of_state.values()}) == CONTENDERS
+
+    installation = Installation.objects.get()
+    attempts = list(OAuthAttempt.objects.order_by("finished_at"))
+    assert [a.status for a in attempts] == ["succeeded"] * CONTENDERS
+    assert {a.installation_id for a in attempts} == {installation.pk}
+    # Each attempt is finished in the transaction that wrote the row, under its lock:
+    # the attempt finished last is the one whose tokens were committed last.
+    last = answer_of_state[attempts[-1].state_digest]
+    assert installation.bot_token == last["access_token"]
+    user_token = UserToken.objects.get()
+    assert user_token.access_token == last["authed_user"]["access_token"]
+    assert installation.revoked_at is None
+
+
+@racing
+@pytest.mark.django_db(transaction=True)
+def test_one_state_replayed_by_two_concurrent_callbacks_is_exchanged_once(fake_slack, race_app):
+    rounds = 3
+    for _ in range(rounds):
+        browser = Client()
+        callback = consented(fake_slack, race_app, browser)
+        twin = Client()  # the same browser cookie: only the state's single use stops it
+        twin.cookies = browser.cookies
+
+        results = run_together(
+            [lambda c=client, u=callback: c.get(u) for client in (browser, twin)]
+        )
+
+        failures = [result for result in results if isinstance(result, BaseException)]
+        assert not failures, failures
+        assert sorted(r.status_code for r in results) == [302, 400]
+        [refused] = [r for r in results if r.status_code == 400]
+        assert b'<span class="code">invalid_state</span>' in refused.content
+    assert len(fake_slack.calls_to("oauth.v2.access")) == rounds
+    assert Installation.objects.count() == 1
+    assert OAuthAttempt.objects.filter(installation__isnull=False).count() == rounds
+
+
+# --- The demo under gunicorn with three workers ------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A new PostgreSQL database next to the test database; yields its DATABASE_URL."""
+    server = settings.DATABASES["default"]
+    name = f"{connection.settings_dict['NAME']}_gunicorn"
+    params = {
+        "host": server["HOST"] or "127.0.0.1",
+        "port": server["PORT"] or 5432,
+        "user": server["USER"] or "postgres",
+        "password": server["PASSWORD"] or None,
+        "dbname": "postgres",
+        "autocommit": True,
+    }
+    with psycopg.connect(**params) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    password = f":{server['PASSWORD']}" if server["PASSWORD"] else ""
+    url = f"postgres://{params['user']}{password}@{params['host']}:{params['port']}/{name}"
+    try:
+        yield url
+    finally:
+        with psycopg.connect(**params) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def demo_environment(database_url: str, fake: FakeSlack) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SLACK_"))}
+    key_id, key = next(iter(settings.SLACK_INSTALLS["ENCRYPTION_KEYS"].items()))
+    env.update(
+        DJANGO_SETTINGS_MODULE="demo_site.settings",
+        DJANGO_DEBUG="0",
+        DATABASE_URL=database_url,
+        SLACK_URL=fake.url,
+        SLACK_API_URL=fake.api_url,
+        # The test's own key, so the test can read what the workers stored.
+        SLACK_INSTALLS_KEY_ID=key_id,
+        SLACK_INSTALLS_KEY=key,
+    )
+    return env
+
+
+SET_UP_DEMO = """
+import django
+django.setup()
+from django.core.management import call_command
+from slack_installs.models import SlackApp
+call_command("migrate", verbosity=0)
+SlackApp.objects.create(
+    name="Gunicorn Bot", slug="gunicorn", client_id="5000000001.5000000001",
+    client_secret="gunicorn-client-secret", bot_scopes="chat:write",
+)
+"""
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], log: Path) -> Iterator[str]:
+    """The demo under gunicorn with three sync workers; yields its base URL; always stopped."""
+    port = free_port()
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers=3",
+                f"--bind=127.0.0.1:{port}",
+                "--graceful-timeout=5",
+                "tests.gunicorn_app:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the master and its workers
+        )
+    site = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, f"gunicorn exited:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"gunicorn never answered:\n{log.read_text()}"
+            with contextlib.suppress(requests.ConnectionError):
+                if requests.get(f"{site}/slack/success/", timeout=5).status_code == 200:
+                    break
+            time.sleep(0.2)
+        yield site
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # a worker left behind
+
+
+def install_through(site: str, fake: FakeSlack, workspace: str) -> dict[str, Any]:
+    """One install as a browser does it; the pids of the workers that served each step."""
+    browser = requests.Session()
+    started = browser.get(f"{site}/slack/gunicorn/install/", allow_redirects=False, timeout=30)
+    assert started.status_code == 302, started.text[:500]
+    back = fake.consent(started.headers["Location"], workspace=workspace)
+    assert back.startswith(f"{site}/slack/gunicorn/oauth/callback/?")
+    finished = browser.get(back, allow_redirects=False, timeout=30)
+    return {
+        "install_pid": started.headers["X-Worker-Pid"],
+        "callback_pid": finished.headers["X-Worker-Pid"],
+        "status": finished.status_code,
+        "location": finished.headers.get("Location"),
+        "state": state_of(back),
+    }
+
+
+@pytest.mark.skipif(
+    ON_SQLITE, reason="needs PostgreSQL: the gunicorn workers share a throwaway PostgreSQL database"
+)
+def test_installs_complete_when_install_and_callback_hit_different_gunicorn_workers(tmp_path):
+    workspaces = ["T0ACME0001", "T0GLOBEX01", "E0GLOBEX01"]  # the last one org-wide
+    with (
+        FakeSlack() as fake,
+        throwaway_database() as database_url,
+    ):
+        fake.register_app("5000000001.5000000001", "gunicorn-client-secret")
+        env = demo_environment(database_url, fake)
+        subprocess.run(
+            [sys.executable, "-c", SET_UP_DEMO], cwd=ROOT, env=env, check=True, timeout=120
+        )
+        installs: list[dict[str, Any]] = []
+        with gunicorn(env, tmp_path / "gunicorn.log") as site:
+            # Three browsers at a time (one per workspace) keep the workers busy, so one
+            # browser's requests land on different workers; stop once that has been seen.
+            for _ in range(8):
+                results = run_together(
+                    [lambda w=w: install_through(site, fake, w) for w in workspaces]
+                )
+                failures = [r for r in results if isinstance(r, BaseException)]
+                assert not failures, failures
+                installs.extend(results)
+                if len(installs) >= 6 and any(
+                    i["install_pid"] != i["callback_pid"] for i in installs
+                ):
+                    break
+
+        assert all(
+            (i["status"], i["location"]) == (302, "/slack/success/?app=gunicorn") for i in installs
+        ), installs
+        assert any(i["install_pid"] != i["callback_pid"] for i in installs), installs
+        assert len({i["install_pid"] for i in installs} | {i["callback_pid"] for i in installs}) > 1
+
+        with psycopg.connect(database_url.replace("postgres://", "postgresql://")) as db:
+            statuses = db.execute(
+                "SELECT state_digest, status FROM slack_installs_oauthattempt"
+            ).fetchall()
+            rows = db.execute(
+                "SELECT COALESCE(NULLIF(team_id, ''), enterprise_id), bot_token"
+                " FROM slack_installs_installation"
+            ).fetchall()
+    assert dict(statuses) == {oauth.digest(i["state"]): "succeeded" for i in installs}
+    assert sorted(key for key, _ in rows) == sorted(workspaces)
+    for key, stored in rows:
+        # Encrypted at rest, and the last token Slack issued for that workspace (one
+        # install per workspace at a time, so the last issued is the last committed).
+        assert stored.startswith("f1:")
+        issued = [t.value for t in fake.tokens(kind="bot") if t.workspace.key == key]
+        assert crypto.decrypt(stored) == issued[-1]

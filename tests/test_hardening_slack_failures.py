@@ -1,0 +1,101 @@
+"""Slack failing mid-flight, over real loopback HTTP: hung up, too slow, rate limited.
+
+Each failure ends on a clear error page (below 500, plain words, the code), with
+nothing saved, the attempt marked failed with the reason, its state spent, and the
+browser free to start again.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def flaky_app(fake_slack, settings):
+    settings.SLACK_INSTALLS = {**settings.SLACK_INSTALLS, "HTTP_TIMEOUT": 0.5}
+    app = SlackApp.objects.create(
+        name="Flaky Bot",
+        slug="flaky",
+        client_id="8000000001.8000000001",
+        client_secret="flaky-client-secret",
+        bot_scopes="chat:write,incoming-webhook",
+        user_scopes="users:read",
+    )
+    fake_slack.register_slack_app(app)
+    return app
+
+
+def consent(client, fake_slack) -> str:
+    to_slack = client.get("/slack/flaky/install/")["Location"]
+    back = urlsplit(fake_slack.consent(to_slack))
+    return f"{back.path}?{back.query}"
+
+
+@pytest.mark.parametrize(
+    ("failure", "code", "words"),
+    [
+        ({"close": True}, "connection_error", "Slack could not be reached."),
+        ({"delay": 3.0}, "timeout", "Slack took too long to answer."),
+        ({"status": 429, "retry_after": 30}, "ratelimited", "Slack asked us to slow down."),
+    ],
+    ids=["connection closed", "slower than HTTP_TIMEOUT", "429 with Retry-After"],
+)
+def test_slack_failing_during_the_code_exchange(
+    client, fake_slack, flaky_app, failure, code, words
+):
+    fake_slack.fail_next("oauth.v2.access", **failure)
+    callback = consent(client, fake_slack)
+
+    response = client.get(callback)
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Flaky Bot was not installed" in page
+    assert f"{words} Nothing was installed." in page
+    assert f'<span class="code">{code}</span>' in page
+    assert 'href="/slack/flaky/install/"' in page  # start again, here, not at Slack
+
+    attempt = OAuthAttempt.objects.get()
+    assert (attempt.status, attempt.error) == ("failed", code)
+    assert attempt.finished_at is not None and attempt.consumed_at is not None
+    assert attempt.installation is None and attempt.response is None
+    assert not Installation.objects.exists() and not UserToken.objects.exists()
+    assert fake_slack.calls_to("auth.test") == []
+
+    # The spent state cannot be replayed, even though Slack never used the code...
+    exchanges = len(fake_slack.calls_to("oauth.v2.access"))
+    replay = client.get(callback)
+    assert replay.status_code == 400
+    assert b'<span class="code">invalid_state</span>' in replay.content
+    assert len(fake_slack.calls_to("oauth.v2.access")) == exchanges
+    # ...and the browser can start again and install.
+    again = client.get(consent(client, fake_slack))
+    assert (again.status_code, again["Location"]) == (302, "/slack/success/?app=flaky")
+    installation = Installation.objects.get()
+    assert installation.bot_token == fake_slack.tokens(kind="bot")[-1].value
+
+
+@pytest.mark.parametrize(
+    "failure", [{"close": True}, {"delay": 3.0}, {"status": 429}], ids=["closed", "slow", "429"]
+)
+def test_slack_failing_after_the_exchange_keeps_the_tokens_it_issued(
+    client, fake_slack, flaky_app, failure
+):
+    """``auth.test`` only adds the bot id: Slack has issued the tokens, so they are kept."""
+    fake_slack.fail_next("auth.test", **failure)
+
+    response = client.get(consent(client, fake_slack))
+
+    assert (response.status_code, response["Location"]) == (302, "/slack/success/?app=flaky")
+    installation = Installation.objects.get()
+    assert installation.bot_token == fake_slack.tokens(kind="bot")[-1].value
+    assert installation.bot_id == ""
+    assert UserToken.objects.get().access_token == fake_slack.tokens(kind="user")[-1].value
+    attempt = OAuthAttempt.objects.get()
+    assert (attempt.status, attempt.error, attempt.installation) == ("succeeded", "", installation)
