@@ -94,31 +94,33 @@ def test_a_reinstall_during_the_call_keeps_the_new_tokens(slack_app, mocked_slac
     assert signals == []
 
 
-def test_an_undecryptable_token_is_kept_and_reported(slack_app, mocked_slack):
-    # It cannot be sent to Slack, so it is not known to be dead: staff must see that.
+UNDECRYPTABLE = "f1:retired:gAAAAABfakefakefakefake"
+
+
+def with_undecryptable_bot_token(slack_app) -> Installation:
+    """An installation whose bot token is under a key no longer configured."""
     installation = make_installation(slack_app, user_token=False)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Installation._meta.db_table} SET bot_token = %s WHERE id = %s",
-            ["f1:retired:gAAAAABfakefakefakefake", installation.pk],
+            [UNDECRYPTABLE, installation.pk],
         )
-    installation = Installation.objects.get(pk=installation.pk)
+    return Installation.objects.get(pk=installation.pk)
+
+
+def test_an_undecryptable_token_is_kept_and_reported(slack_app, mocked_slack):
+    # It cannot be sent to Slack, so it is not known to be dead: staff must see that.
+    installation = with_undecryptable_bot_token(slack_app)
     result = revoke_installation(installation, reason="admin")
     assert not result.revoked
     assert result.errors == {"bot token": "undecryptable"}
     assert len(mocked_slack.calls) == 0
-    assert stored(installation)["bot_token"] == "f1:retired:gAAAAABfakefakefakefake"
+    assert stored(installation)["bot_token"] == UNDECRYPTABLE
     assert stored(installation)["revoked_at"] is None
 
 
 def test_an_uninstall_event_forgets_even_an_undecryptable_token(slack_app, mocked_slack):
-    installation = make_installation(slack_app, user_token=False)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Installation._meta.db_table} SET bot_token = %s WHERE id = %s",
-            ["f1:retired:gAAAAABfakefakefakefake", installation.pk],
-        )
-    installation = Installation.objects.get(pk=installation.pk)
+    installation = with_undecryptable_bot_token(slack_app)
     result = revoke_installation(installation, reason="app_uninstalled", call_slack=False)
     assert result.revoked
     assert stored(installation)["bot_token"] is None
