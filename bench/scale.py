@@ -50,7 +50,9 @@ def run(argv: list[str]) -> list[Result]:
             # rows/s turns into seconds per row, so that larger always means slower.
             per_item[size] = 1 / found.ours if found.unit == "rows/s" else found.ours
             unit = "s/row" if found.unit == "rows/s" else found.unit
-            label = found.benchmark.split(",")[0]
+            # "token lookup, 10,000 installs (SQLite 3.40.1)" -> "token lookup (SQLite 3.40.1)"
+            database = found.benchmark[found.benchmark.rfind("(") :]
+            label = f"{found.benchmark.split(',')[0]} {database}"
         smallest = per_item[sizes[0]]
         for size in sizes[1:]:
             results.append(
