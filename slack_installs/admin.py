@@ -35,6 +35,7 @@ from import_export.signals import post_export
 from . import slack_config
 from .admin_rotation import SecretRotationAdminMixin
 from .exceptions import DecryptionError
+from .fields import has_stored_value
 from .forms import SlackAppForm
 from .models import Installation, OAuthAttempt, SlackApp, UserToken
 from .pipelines import redact, unregistered_steps
@@ -46,7 +47,7 @@ EXPORT_FORMATS = (base_formats.CSV, base_formats.XLSX, base_formats.JSON)
 
 def token_hint(instance: Any, attname: str) -> str:
     """Describe a stored token as "not set" or "set, ends in …abcd", never more of it."""
-    if instance is None or instance.__dict__.get(attname) is None:
+    if instance is None or not has_stored_value(instance, attname):
         return str(_("not set"))
     try:
         value = getattr(instance, attname) or ""

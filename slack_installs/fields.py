@@ -42,6 +42,23 @@ class Decrypted(str):
         return (str, (str(self),))
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
+def stored_form(value: Any) -> Ciphertext | None:
+    """``value`` as the database stores it: None, or its ciphertext (plaintext is encrypted)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, Ciphertext):
+        return value
+    if isinstance(value, Decrypted):
+        return Ciphertext(value.stored)
+    return Ciphertext(crypto.encrypt(str(value)))
+
+
+def has_stored_value(instance: models.Model, attname: str) -> bool:
+    """Whether an encrypted field of ``instance`` holds a value, without decrypting it."""
+    return instance.__dict__.get(attname) is not None
+
+
 class EncryptedAttribute(DeferredAttribute):
     """Holds the ciphertext on the instance and decrypts it on every read.
 
@@ -92,30 +109,22 @@ class EncryptedTextField(models.TextField):
 
     @sensitive_variables()  # tokens and secrets stay out of error reports
     def get_prep_value(self, value: Any) -> str | None:
-        if value is None or value == "":
-            return None
-        if isinstance(value, Ciphertext):
-            return str(value)
-        if isinstance(value, Decrypted):
-            return value.stored
-        return crypto.encrypt(str(value))
+        stored = stored_form(value)
+        return None if stored is None else str(stored)
 
     @sensitive_variables()  # tokens and secrets stay out of error reports
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         raw = model_instance.__dict__.get(self.attname)
-        if raw is None or raw == "" or isinstance(raw, Ciphertext):
-            return raw or None
-        stored = Ciphertext(crypto.encrypt(str(raw)))
-        model_instance.__dict__[self.attname] = stored
+        stored = stored_form(raw)
+        if stored is not raw:
+            # Keep the ciphertext on the instance: saving again does not re-encrypt.
+            model_instance.__dict__[self.attname] = stored
         return stored
 
     @sensitive_variables()  # tokens and secrets stay out of error reports
     def value_from_object(self, obj: models.Model) -> str | None:
         """The stored form, so serializers and form initials never see plaintext."""
-        raw = obj.__dict__.get(self.attname)
-        if raw is None or isinstance(raw, Ciphertext):
-            return raw
-        return crypto.encrypt(str(raw))
+        return stored_form(obj.__dict__.get(self.attname))
 
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name != "isnull":

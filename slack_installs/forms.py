@@ -9,6 +9,7 @@ from django import forms
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 
+from .fields import has_stored_value
 from .models import SlackApp, split_scopes
 from .pipelines import Step, registered_steps
 
@@ -171,7 +172,7 @@ class SlackAppForm(forms.ModelForm):
         for name in SECRET_FIELDS:
             # The model's value_from_object is the ciphertext: never offer it as an initial.
             self.initial[name] = ""
-            is_set = self.instance.__dict__.get(name) is not None
+            is_set = has_stored_value(self.instance, name)
             self.fields[name].help_text = (
                 _("Set. Leave blank to keep the current value; type a new one to replace it.")
                 if is_set

@@ -26,10 +26,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_variables
 
-from . import client, crypto
+from . import client
 from .conf import app_settings
 from .exceptions import InvalidState, SlackAPIError
-from .fields import Ciphertext, EncryptedTextField
+from .fields import EncryptedTextField, stored_form
 from .models import Installation, OAuthAttempt, SlackApp, UserToken
 from .pipelines import redact, run_pipelines
 from .signals import installation_completed
@@ -392,7 +392,7 @@ def _upsert(model: type[Model], key: dict[str, Any], values: dict[str, Any]) -> 
     # Encrypt once, here: the UPDATE writes this ciphertext and the instance keeps it, so
     # the instance handed to pipelines and signal receivers never holds a plaintext token.
     values = {
-        name: _encrypted(value) if _is_encrypted(model, name) else value
+        name: stored_form(value) if _is_encrypted(model, name) else value
         for name, value in values.items()
     }
     row = model.objects.select_for_update().filter(**key).first()
@@ -411,9 +411,3 @@ def _upsert(model: type[Model], key: dict[str, Any], values: dict[str, Any]) -> 
 
 def _is_encrypted(model: type[Model], name: str) -> bool:
     return isinstance(model._meta.get_field(name), EncryptedTextField)
-
-
-def _encrypted(value: Any) -> Any:
-    if value is None or isinstance(value, Ciphertext):
-        return value
-    return Ciphertext(crypto.encrypt(str(value)))

@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from . import client, crypto
 from .exceptions import DecryptionError, SlackAPIError
-from .fields import Ciphertext
+from .fields import Ciphertext, has_stored_value
 from .models import Installation, UserToken
 from .signals import installation_revoked
 
@@ -52,7 +52,7 @@ def _revoke_at_slack(instance: Model, attname: str) -> str:
     Slack's error code, or "undecryptable" when no configured key reads it (it cannot be
     sent to Slack, so it is not known to be dead: the key must come back first).
     """
-    if instance.__dict__.get(attname) is None:
+    if not has_stored_value(instance, attname):
         return ""
     try:
         token = getattr(instance, attname)

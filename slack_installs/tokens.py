@@ -29,6 +29,7 @@ from .exceptions import (
     SlackAPIError,
     TokenRefreshError,
 )
+from .fields import has_stored_value
 from .models import Installation, SlackApp, UserToken
 
 logger = logging.getLogger(__name__)
@@ -70,11 +71,6 @@ def refresh_horizon(now: datetime.datetime | None = None) -> datetime.datetime:
 def is_due(expires_at: datetime.datetime | None, *, now: datetime.datetime | None = None) -> bool:
     """Tell whether a token expiring at ``expires_at`` should be refreshed now."""
     return expires_at is not None and expires_at <= refresh_horizon(now)
-
-
-def _has_value(instance: models.Model, name: str) -> bool:
-    # Looks at the stored form, so it costs no decryption.
-    return instance.__dict__.get(name) is not None
 
 
 @sensitive_variables()  # tokens and secrets stay out of error reports
@@ -188,7 +184,7 @@ def get_user_token(
         )
     user_token = candidates[0]
     _check_user_token(user_token)
-    if is_due(user_token.expires_at) and _has_value(user_token, "refresh_token"):
+    if is_due(user_token.expires_at) and has_stored_value(user_token, "refresh_token"):
         if user_token.installation.needs_reinstall_at is not None:
             raise TokenRefreshError(
                 f"Slack refused to refresh a token of installation {user_token.installation_id}:"
@@ -204,7 +200,7 @@ def get_user_token(
 
 
 def _check_bot_token(installation: Installation) -> None:
-    if installation.revoked_at is not None or not _has_value(installation, "bot_token"):
+    if installation.revoked_at is not None or not has_stored_value(installation, "bot_token"):
         raise InstallationRevoked(f"the installation {installation.pk} has no active bot token")
 
 
@@ -212,7 +208,7 @@ def _check_user_token(user_token: UserToken) -> None:
     if (
         user_token.revoked_at is not None
         or user_token.installation.revoked_at is not None
-        or not _has_value(user_token, "access_token")
+        or not has_stored_value(user_token, "access_token")
     ):
         raise InstallationRevoked(
             f"the user token of {user_token.slack_user_id} on installation "
@@ -280,7 +276,9 @@ def refresh_bot_token(installation: Installation) -> Installation:
         )
         _check_bot_token(locked)
         # Whoever held the lock before us may have refreshed already.
-        if not is_due(locked.bot_token_expires_at) or not _has_value(locked, "bot_refresh_token"):
+        if not is_due(locked.bot_token_expires_at) or not has_stored_value(
+            locked, "bot_refresh_token"
+        ):
             return locked
         try:
             answer = _redeem(locked.app, locked.bot_refresh_token, "bot")
@@ -317,7 +315,7 @@ def refresh_user_token(user_token: UserToken) -> UserToken:
             .get(pk=user_token.pk)
         )
         _check_user_token(locked)
-        if not is_due(locked.expires_at) or not _has_value(locked, "refresh_token"):
+        if not is_due(locked.expires_at) or not has_stored_value(locked, "refresh_token"):
             return locked
         try:
             answer = _redeem(locked.installation.app, locked.refresh_token, "user")
