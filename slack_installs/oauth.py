@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -26,10 +26,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_variables
 
-from . import client
+from . import client, statements
 from .conf import app_settings
 from .exceptions import InvalidState, SlackAPIError
-from .fields import EncryptedTextField, stored_form
 from .models import Installation, OAuthAttempt, SlackApp, UserToken
 from .pipelines import redact, run_pipelines
 from .signals import installation_completed
@@ -109,7 +108,7 @@ def start_install(
     team = _clean_team(team)
     now = timezone.now()
     user = getattr(request, "user", None)
-    attempt = OAuthAttempt.objects.create(
+    attempt = OAuthAttempt(
         app=app,
         state_digest=digest(state),
         browser_digest=digest(browser_id),
@@ -120,6 +119,7 @@ def start_install(
         expires_at=now + datetime.timedelta(seconds=app_settings.STATE_TTL),
         user=user if user is not None and user.is_authenticated else None,
     )
+    statements.insert(attempt)
     url = authorize_url(app, state=state, redirect_uri=redirect_uri, team=team)
     return StartedInstall(attempt=attempt, authorize_url=url, browser_id=browser_id)
 
@@ -159,8 +159,10 @@ def _finish(attempt: OAuthAttempt, status: str, *, error: str = "", **fields: An
     attempt.finished_at = timezone.now()
     for name, value in fields.items():
         setattr(attempt, name, value)
-    OAuthAttempt.objects.filter(pk=attempt.pk).update(
-        status=status, error=error, finished_at=attempt.finished_at, **fields
+    statements.update(
+        OAuthAttempt,
+        attempt.pk,
+        {"status": status, "error": error, "finished_at": attempt.finished_at, **fields},
     )
 
 
@@ -170,8 +172,15 @@ def _refuse(attempt: OAuthAttempt, reason: str) -> InvalidState:
     A finished attempt keeps its outcome: reloading the callback page of a succeeded
     install must not rewrite the audit log (which the events endpoint relies on).
     """
-    OAuthAttempt.objects.filter(pk=attempt.pk, finished_at__isnull=True).update(
-        status=OAuthAttempt.Status.FAILED, error="invalid_state", finished_at=timezone.now()
+    statements.update(
+        OAuthAttempt,
+        attempt.pk,
+        {
+            "status": OAuthAttempt.Status.FAILED,
+            "error": "invalid_state",
+            "finished_at": timezone.now(),
+        },
+        where={"finished_at": None},
     )
     return InvalidState(reason)
 
@@ -180,7 +189,7 @@ def consume_state(request: HttpRequest, app: SlackApp, state: str | None) -> OAu
     """Find the attempt of ``state`` and claim it once; raise ``InvalidState`` otherwise."""
     if not state or len(state) > 200:
         raise InvalidState("the callback carries no state")
-    attempt = OAuthAttempt.objects.filter(state_digest=digest(state)).first()
+    attempt = statements.get_by(OAuthAttempt, "state_digest", digest(state))
     if attempt is None:
         raise InvalidState("the state is unknown")
     if attempt.app_id != app.pk:
@@ -191,9 +200,12 @@ def consume_state(request: HttpRequest, app: SlackApp, state: str | None) -> OAu
     now = timezone.now()
     if attempt.expires_at <= now:
         raise _refuse(attempt, "the state has expired")
-    claimed = OAuthAttempt.objects.filter(
-        pk=attempt.pk, status=OAuthAttempt.Status.PENDING, consumed_at__isnull=True
-    ).update(consumed_at=now)
+    claimed = statements.update(
+        OAuthAttempt,
+        attempt.pk,
+        {"consumed_at": now},
+        where={"status": OAuthAttempt.Status.PENDING, "consumed_at": None},
+    )
     if not claimed:
         raise _refuse(attempt, "the state was already used")
     attempt.consumed_at = now
@@ -318,7 +330,7 @@ def save_installation(
 ) -> Installation:
     """Create or update the one installation of ``app`` in the workspace or org of ``api_data``.
 
-    Call inside a transaction: the row is locked while it is updated.
+    Call inside a transaction, so that the installation and its user token are saved together.
     """
     team = api_data.get("team")
     enterprise = api_data.get("enterprise")
@@ -383,31 +395,8 @@ def save_installation(
 
 @sensitive_variables("values")
 def _upsert(model: type[Model], key: dict[str, Any], values: dict[str, Any]) -> Any:
-    """Update the row of ``key`` under a row lock, or create it; call inside a transaction.
-
-    Cheaper than ``update_or_create`` (no savepoint, no full-row save on an update), and
-    safe when two callbacks create the same row at once: the loser updates the winner's.
-    """
-    now = timezone.now()
-    # Encrypt once, here: the UPDATE writes this ciphertext and the instance keeps it, so
-    # the instance handed to pipelines and signal receivers never holds a plaintext token.
-    values = {
-        name: stored_form(value) if _is_encrypted(model, name) else value
-        for name, value in values.items()
-    }
-    row = model.objects.select_for_update().filter(**key).first()
-    if row is None:
-        try:
-            with transaction.atomic():
-                return model.objects.create(**key, **values)
-        except IntegrityError:
-            row = model.objects.select_for_update().get(**key)
-    values = {**values, "updated_at": now}
-    model.objects.filter(pk=row.pk).update(**values)
-    for name, value in values.items():
-        setattr(row, name, value)
-    return row
-
-
-def _is_encrypted(model: type[Model], name: str) -> bool:
-    return isinstance(model._meta.get_field(name), EncryptedTextField)
+    """Create the row of ``key``, or update ``values`` of it when it exists (one statement,
+    safe when two callbacks save the same workspace at once: the later one wins)."""
+    return statements.upsert(
+        model(**key, **values), unique_fields=list(key), update_fields=[*values, "updated_at"]
+    )

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.core.validators import slug_re
 from django.db import transaction
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
@@ -24,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from . import events as slack_events
-from . import oauth
+from . import oauth, statements
 from .conf import app_settings
 from .exceptions import InvalidState
 from .models import SlackApp
@@ -105,10 +106,18 @@ def render_error(
     return render(request, "slack_installs/install_error.html", context, status=status)
 
 
+def _active_app(slug: str) -> SlackApp:
+    """The active app of ``slug`` (one lean query: installs are timed, see docs/benchmarks.md)."""
+    app = statements.get_by(SlackApp, "slug", slug)
+    if app is None or not app.is_active:
+        raise Http404("No active Slack app has this slug.")
+    return app
+
+
 @require_GET
 @never_cache
 def install(request: HttpRequest, slug: str) -> HttpResponse:
-    app = get_object_or_404(SlackApp, slug=slug, is_active=True)
+    app = _active_app(slug)
     started = oauth.start_install(
         request, app, team=request.GET.get("team"), next_url=request.GET.get("next")
     )
@@ -124,7 +133,7 @@ def install(request: HttpRequest, slug: str) -> HttpResponse:
 @never_cache
 def callback(request: HttpRequest, slug: str) -> HttpResponse:
     request.exception_reporter_filter = _NO_LOCALS  # type: ignore[attr-defined]
-    app = get_object_or_404(SlackApp, slug=slug, is_active=True)
+    app = _active_app(slug)
     try:
         outcome = oauth.complete_install(request, app)
     except InvalidState:
