@@ -1,9 +1,14 @@
-"""Builders of installations and users for the admin, export and revocation tests."""
+"""Builders of installations and users for the admin, export, revocation and Bolt tests.
+
+``make_installation`` writes rows directly; ``install_through_fake`` installs through
+our views against the fake Slack (the ``fake_slack`` fixture), over loopback HTTP.
+"""
 
 from __future__ import annotations
 
 import itertools
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib.auth.models import Permission, User
 
@@ -38,6 +43,22 @@ def make_installation(app: SlackApp, *, user_token: bool = True, **fields: Any) 
             refresh_token=slack_payloads.USER_REFRESH_TOKEN,
         )
     return installation
+
+
+def install_through_fake(client, fake_slack, app: SlackApp, *, allow: bool = True, **consent):
+    """Install view → fake consent page → back to our callback; return the callback's response.
+
+    The Django test client plays the browser; ``fake_slack.consent`` answers the consent
+    page (``consent`` goes to it: ``workspace``, ``channel``). Register ``app`` with the
+    fake Slack first.
+    """
+    response = client.get(f"/slack/{app.slug}/install/")
+    assert response.status_code == 302
+    authorize = response["Location"]
+    assert authorize.startswith(f"{fake_slack.url}/oauth/v2/authorize?")
+    back = urlsplit(fake_slack.consent(authorize, allow=allow, **consent))
+    assert back.path == f"/slack/{app.slug}/oauth/callback/"
+    return client.get(f"{back.path}?{back.query}")
 
 
 def staff_user(username: str, *perms: str) -> User:

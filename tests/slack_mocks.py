@@ -7,13 +7,18 @@ import responses
 from tests import slack_payloads
 
 API_URL = "https://slack.test/api"  # tests/settings.py
+ACCESS_URL = f"{API_URL}/oauth.v2.access"
+AUTH_TEST_URL = f"{API_URL}/auth.test"
 
 
-def answer_install(mocked_slack: responses.RequestsMock, **payload) -> None:
-    """Slack's answers to one install: ``oauth.v2.access`` then ``auth.test``."""
-    mocked_slack.add(
-        responses.POST,
-        f"{API_URL}/oauth.v2.access",
-        json=slack_payloads.oauth_v2_access(**payload),
+def answer_install(mocked_slack: responses.RequestsMock, **payload) -> responses.BaseResponse:
+    """Slack's answers to one install: ``oauth.v2.access`` then ``auth.test``.
+
+    ``payload`` goes to ``slack_payloads.oauth_v2_access``. Returns the registered
+    ``oauth.v2.access`` answer, whose ``call_count`` tells how often the code was exchanged.
+    """
+    exchange = mocked_slack.add(
+        responses.POST, ACCESS_URL, json=slack_payloads.oauth_v2_access(**payload)
     )
-    mocked_slack.add(responses.POST, f"{API_URL}/auth.test", json=slack_payloads.auth_test())
+    mocked_slack.add(responses.POST, AUTH_TEST_URL, json=slack_payloads.auth_test())
+    return exchange

@@ -7,8 +7,7 @@ installs, the latest bot kept on user lookups, deletes, token rotation.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import json
 import threading
 import time
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -27,8 +26,8 @@ from slack_installs import signals
 from slack_installs.contrib.bolt import DjangoInstallationStore, DjangoOAuthStateStore
 from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
 from slack_installs.oauth import digest
-from tests import loopback_slack, slack_payloads
-from tests.slack_mocks import answer_install
+from slack_installs.testing import signature
+from tests.installs import install_through_fake
 
 pytestmark = pytest.mark.django_db
 
@@ -38,17 +37,12 @@ USER_1 = "xoxp-canary-bolt-user-1-9999"
 USER_2 = "xoxp-canary-bolt-user-2-0000"
 WEBHOOK = "https://hooks.slack.com/services/T111/B111/canarybolthook"
 SIGNING_SECRET = "canary-signing-secret-6666"  # the slack_app fixture's
+BOLT_URL = "/slack/bolt/acme/events/"  # the demo's Bolt endpoint of the slack_app fixture
 
 
 @pytest.fixture
 def store(slack_app):
     return DjangoInstallationStore(app="acme")
-
-
-@pytest.fixture
-def loopback():
-    with loopback_slack.running() as slack:
-        yield slack
 
 
 def sdk_installation(**overrides) -> SdkInstallation:
@@ -363,59 +357,51 @@ def test_delete_all_of_an_org_wide_install(store):
 # --- token rotation ---------------------------------------------------------------------
 
 
-def test_token_rotator_results_are_saved_encrypted(store, slack_app, loopback):
+def test_token_rotator_results_are_saved_encrypted(store, slack_app, fake_slack):
+    # slack_sdk's WebClient speaks urllib, which responses cannot intercept: the fake
+    # Slack on loopback issues real rotating tokens and refreshes them.
+    fake_slack.register_slack_app(slack_app, token_rotation=True)
+    issued = fake_slack.install(
+        slack_app.client_id, bot_scopes=("chat:write", "commands"), user_scopes=("search:read",)
+    )
+    old_refresh = [issued["refresh_token"], issued["authed_user"]["refresh_token"]]
     soon = int(time.time()) + 60
     store.save(
         sdk_installation(
-            bot_token="xoxe.xoxb-canary-old-bot",
-            bot_refresh_token="xoxe-1-canary-old-bot-refresh",
+            bot_token=issued["access_token"],
+            bot_refresh_token=old_refresh[0],
             bot_token_expires_at=soon,
-            user_token="xoxe.xoxp-canary-old-user",
-            user_refresh_token="xoxe-1-canary-old-user-refresh",
+            user_token=issued["authed_user"]["access_token"],
+            user_refresh_token=old_refresh[1],
             user_token_expires_at=soon,
         )
-    )
-    loopback.answer(
-        "oauth.v2.access",
-        {
-            "ok": True,
-            "token_type": "bot",
-            "access_token": "xoxe.xoxb-canary-new-bot",
-            "refresh_token": "xoxe-1-canary-new-bot-refresh",
-            "expires_in": 43200,
-        },
-        {
-            "ok": True,
-            "token_type": "user",
-            "access_token": "xoxe.xoxp-canary-new-user",
-            "refresh_token": "xoxe-1-canary-new-user-refresh",
-            "expires_in": 43200,
-        },
     )
     rotator = TokenRotator(
         client_id=slack_app.client_id,
         client_secret=slack_app.client_secret,
-        client=WebClient(base_url=loopback.base_url),
+        client=WebClient(base_url=f"{fake_slack.api_url}/"),
     )
     current = store.find_installation(enterprise_id="E111", team_id="T111")
     refreshed = rotator.perform_token_rotation(installation=current)
     assert refreshed is not None
     store.save(refreshed)
 
-    sent = [call.params["refresh_token"] for call in loopback.calls_to("oauth.v2.access")]
-    assert sent == ["xoxe-1-canary-old-bot-refresh", "xoxe-1-canary-old-user-refresh"]
+    sent = [call.params["refresh_token"] for call in fake_slack.calls_to("oauth.v2.access")]
+    assert sent == old_refresh
+    new_bot = fake_slack.tokens(kind="bot")[-1]
+    new_user = fake_slack.tokens(kind="user")[-1]
+    new_refresh = {t.refreshes: t.value for t in fake_slack.tokens(kind="refresh", active=True)}
+    assert new_bot.value != issued["access_token"]
+    assert new_user.value != issued["authed_user"]["access_token"]
     raw = Installation.objects.values_list("bot_token", "bot_refresh_token").get()
     raw_user = UserToken.objects.values_list("access_token", "refresh_token").get()
     assert all(value.startswith("f1:") for value in raw + raw_user)
-    assert_no_plaintext(
-        "xoxe.xoxb-canary-new-bot",
-        "xoxe.xoxp-canary-new-user",
-        "xoxe-1-canary-new-bot-refresh",
-        "xoxe-1-canary-new-user-refresh",
-    )
+    assert_no_plaintext(new_bot.value, new_user.value, new_refresh["bot"], new_refresh["user"])
     found = store.find_installation(enterprise_id="E111", team_id="T111")
-    assert found.bot_token == "xoxe.xoxb-canary-new-bot"
-    assert found.user_token == "xoxe.xoxp-canary-new-user"
+    assert found.bot_token == new_bot.value
+    assert found.user_token == new_user.value
+    assert found.bot_refresh_token == new_refresh["bot"]
+    assert found.user_refresh_token == new_refresh["user"]
     assert found.bot_token_expires_at >= int(time.time()) + 43000
     assert Installation.objects.count() == 1 and UserToken.objects.count() == 1
     assert Installation.objects.get().installer_user_id == "U111"
@@ -496,22 +482,20 @@ def test_concurrent_consumes_of_one_state_succeed_once(slack_app):
 # --- Bolt on top ---------------------------------------------------------------------------
 
 
-def install_through_our_views(client, mocked_slack, **payload) -> Installation:
-    response = client.get("/slack/acme/install/")
-    state = parse_qs(urlsplit(response["Location"]).query)["state"][0]
-    answer_install(mocked_slack, **payload)
-    response = client.get("/slack/acme/oauth/callback/", {"code": "c1", "state": state})
-    assert response.status_code == 302
+def install_through_our_views(
+    client, fake_slack, slack_app, *, token_rotation: bool = False
+) -> Installation:
+    """Install ``slack_app`` in the fake Slack's first workspace (Acme) through our views."""
+    fake_slack.register_slack_app(slack_app, token_rotation=token_rotation)
+    assert install_through_fake(client, fake_slack, slack_app).status_code == 302
     return Installation.objects.get()
 
 
 def signed_headers(body: str, secret: str, timestamp: int | None = None) -> dict[str, str]:
     timestamp = int(time.time()) if timestamp is None else timestamp
-    base = f"v0:{timestamp}:{body}".encode()
-    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return {
         "HTTP_X_SLACK_REQUEST_TIMESTAMP": str(timestamp),
-        "HTTP_X_SLACK_SIGNATURE": signature,
+        "HTTP_X_SLACK_SIGNATURE": signature(secret, timestamp, body.encode()),
     }
 
 
@@ -522,8 +506,9 @@ def post_signed(client, url, body, *, secret=SIGNING_SECRET, timestamp=None, for
 
 
 def slash_command(
-    team_id: str = "T0001", user_id: str = "U0001", response_url: str = "http://127.0.0.1:9/"
+    team_id: str = "T0ACME0001", user_id: str = "U0001", response_url: str = "http://127.0.0.1:9/"
 ) -> str:
+    """A ``/hello`` slash command; the default team is the fake Slack's Acme workspace."""
     return urlencode(
         {
             "token": "legacy-verification-token",
@@ -540,54 +525,48 @@ def slash_command(
     )
 
 
-@pytest.fixture
-def bolt_endpoint(settings, loopback):
-    """Point the demo's Bolt endpoint (and its WebClient) at the loopback Slack."""
-
-    def use() -> str:
-        settings.SLACK_INSTALLS = {**settings.SLACK_INSTALLS, "API_URL": loopback.api_url}
-        loopback.answer("auth.test", slack_payloads.auth_test())
-        return "/slack/bolt/acme/events/"
-
-    return use
+def auth_tests_since(fake_slack, seen: int) -> list[str | None]:
+    """The tokens of the ``auth.test`` calls after the first ``seen`` (our callback's)."""
+    return [call.token for call in fake_slack.calls_to("auth.test")[seen:]]
 
 
 def test_demo_bolt_app_answers_a_slash_command_for_an_install_made_by_our_views(
-    client, slack_app, mocked_slack, bolt_endpoint, loopback
+    client, slack_app, fake_slack
 ):
-    install_through_our_views(client, mocked_slack)
-    url = bolt_endpoint()
-    body = slash_command()
+    install_through_our_views(client, fake_slack, slack_app)
+    seen = len(fake_slack.calls_to("auth.test"))
+    [bot] = fake_slack.tokens(kind="bot")
 
-    response = post_signed(client, url, body)
+    response = post_signed(client, BOLT_URL, slash_command())
 
     assert response.status_code == 200, response.content
-    assert b"Hello <@U0001>! <@U0BOT> answers from Django." in response.content
+    answer = f"Hello <@U0001>! <@{bot.user_id}> answers from Django."
+    assert answer.encode() in response.content
     # Bolt authorized with the bot token it read (decrypted) from our installation.
-    assert [call.bearer for call in loopback.calls_to("auth.test")] == [slack_payloads.BOT_TOKEN]
+    assert auth_tests_since(fake_slack, seen) == [bot.value]
 
 
 def test_demo_bolt_app_refuses_a_bad_signature_and_unknown_workspaces(
-    client, slack_app, mocked_slack, bolt_endpoint, loopback
+    client, slack_app, fake_slack
 ):
-    install_through_our_views(client, mocked_slack)
-    url = bolt_endpoint()
+    install_through_our_views(client, fake_slack, slack_app)
+    seen = len(fake_slack.calls_to("auth.test"))
     body = slash_command()
 
-    forged = post_signed(client, url, body, secret="not-the-signing-secret")
+    forged = post_signed(client, BOLT_URL, body, secret="not-the-signing-secret")
     assert forged.status_code == 401
-    stale = post_signed(client, url, body, timestamp=int(time.time()) - 3600)
+    stale = post_signed(client, BOLT_URL, body, timestamp=int(time.time()) - 3600)
     assert stale.status_code == 401
-    assert loopback.calls_to("auth.test") == []
+    assert auth_tests_since(fake_slack, seen) == []
 
-    elsewhere = slash_command(team_id="T0OTHER", response_url=f"{loopback.base_url}respond")
-    response = post_signed(client, url, elsewhere)
+    elsewhere = slash_command(team_id="T0OTHER", response_url=f"{fake_slack.api_url}/respond")
+    response = post_signed(client, BOLT_URL, elsewhere)
     # No installation for this workspace: Bolt answers "please install" through the
     # response_url and never runs the command.
     assert response.status_code == 200
     assert b"Hello" not in response.content
-    assert loopback.calls_to("auth.test") == []
-    assert len(loopback.calls_to("respond")) == 1  # Bolt's "please install this app" note
+    assert auth_tests_since(fake_slack, seen) == []
+    assert len(fake_slack.calls_to("respond")) == 1  # Bolt's "please install this app" note
 
 
 def test_demo_bolt_endpoint_for_unknown_or_unsigned_apps_is_404(client, slack_app):
@@ -595,118 +574,105 @@ def test_demo_bolt_endpoint_for_unknown_or_unsigned_apps_is_404(client, slack_ap
         client.post("/slack/bolt/nope/events/", "x=1", content_type="text/plain").status_code == 404
     )
     SlackApp.objects.filter(pk=slack_app.pk).update(signing_secret=None)
-    assert (
-        client.post("/slack/bolt/acme/events/", "x=1", content_type="text/plain").status_code == 404
-    )
-    assert client.get("/slack/bolt/acme/events/").status_code == 405
+    assert client.post(BOLT_URL, "x=1", content_type="text/plain").status_code == 404
+    assert client.get(BOLT_URL).status_code == 405
 
 
-def test_bolt_app_uninstall_event_revokes_our_installation(
-    client, slack_app, mocked_slack, bolt_endpoint
-):
-    installation = install_through_our_views(
-        client, mocked_slack, user_token=slack_payloads.USER_TOKEN, user_scopes="search:read"
-    )
-    url = bolt_endpoint()
-    body = (
-        '{"type":"event_callback","team_id":"T0001","api_app_id":"A0001",'
-        '"event":{"type":"app_uninstalled","event_ts":"1.2"},"event_id":"Ev1","event_time":1,'
-        '"authorizations":[{"team_id":"T0001","user_id":"U0BOT","is_bot":true,'
-        '"is_enterprise_install":false}]}'
-    )
-    response = post_signed(client, url, body, form=False)
+def test_bolt_app_uninstall_event_revokes_our_installation(client, slack_app, fake_slack):
+    slack_app.user_scopes = "search:read"
+    slack_app.save()
+    installation = install_through_our_views(client, fake_slack, slack_app)
+    assert UserToken.objects.get().revoked_at is None
+    event = fake_slack.event_callback(slack_app.client_id, None, {"type": "app_uninstalled"})
+
+    response = post_signed(client, BOLT_URL, json.dumps(event), form=False)
+
     assert response.status_code == 200
     installation.refresh_from_db()
     assert installation.revoked_at is not None and installation.bot_token is None
     assert UserToken.objects.get().revoked_at is not None
 
 
-def test_bolt_refreshes_a_rotating_token_and_saves_it_encrypted(
-    client, slack_app, mocked_slack, bolt_endpoint, loopback
-):
-    install_through_our_views(client, mocked_slack, rotating=True)
+def test_bolt_refreshes_a_rotating_token_and_saves_it_encrypted(client, slack_app, fake_slack):
+    installed = install_through_our_views(client, fake_slack, slack_app, token_rotation=True)
     Installation.objects.update(bot_token_expires_at="2020-01-01T00:00:00Z")
-    url = bolt_endpoint()
-    loopback.answer(
-        "oauth.v2.access",
-        {
-            "ok": True,
-            "token_type": "bot",
-            "access_token": "xoxe.xoxb-canary-bolt-refreshed",
-            "refresh_token": "xoxe-1-canary-bolt-next-refresh",
-            "expires_in": 43200,
-        },
-    )
-    body = slash_command()
+    seen = len(fake_slack.calls_to("auth.test"))
 
-    response = post_signed(client, url, body)
+    response = post_signed(client, BOLT_URL, slash_command())
 
     assert response.status_code == 200, response.content
-    refresh = loopback.calls_to("oauth.v2.access")
-    assert [call.params.get("refresh_token") for call in refresh] == [
-        slack_payloads.BOT_REFRESH_TOKEN
+    refreshes = [
+        call.params.get("refresh_token")
+        for call in fake_slack.calls_to("oauth.v2.access")
+        if call.params.get("grant_type") == "refresh_token"
     ]
-    assert [call.bearer for call in loopback.calls_to("auth.test")] == [
-        "xoxe.xoxb-canary-bolt-refreshed"
-    ]
+    assert refreshes == [installed.bot_refresh_token]
+    new_bot = fake_slack.tokens(kind="bot")[-1]
+    [new_refresh] = fake_slack.tokens(kind="refresh", active=True)
+    assert new_bot.value != installed.bot_token
+    assert auth_tests_since(fake_slack, seen) == [new_bot.value]
     raw_token, raw_refresh = Installation.objects.values_list(
         "bot_token", "bot_refresh_token"
     ).get()
     assert raw_token.startswith("f1:") and raw_refresh.startswith("f1:")
-    assert_no_plaintext("xoxe.xoxb-canary-bolt-refreshed", "xoxe-1-canary-bolt-next-refresh")
+    assert_no_plaintext(new_bot.value, new_refresh.value)
     installation = Installation.objects.get()
-    assert installation.bot_token == "xoxe.xoxb-canary-bolt-refreshed"
-    assert installation.bot_refresh_token == "xoxe-1-canary-bolt-next-refresh"
+    assert installation.bot_token == new_bot.value
+    assert installation.bot_refresh_token == new_refresh.value
 
 
-def test_bolts_own_oauth_flow_on_our_stores(slack_app, loopback):
+def test_bolts_own_oauth_flow_on_our_stores(slack_app, fake_slack):
+    fake_slack.register_slack_app(slack_app)
     store = DjangoInstallationStore(app="acme")
     bolt = App(
         signing_secret=SIGNING_SECRET,
-        client=WebClient(base_url=loopback.base_url),
+        client=WebClient(base_url=f"{fake_slack.api_url}/"),
         installation_store=store,
         oauth_settings=OAuthSettings(
             client_id=slack_app.client_id,
             client_secret=slack_app.client_secret,
-            scopes=["chat:write", "commands"],
+            scopes=["chat:write", "commands", "incoming-webhook"],
             user_scopes=["search:read"],
+            redirect_uri="https://bolt.example/slack/oauth_redirect",
             installation_store=store,
             state_store=DjangoOAuthStateStore(app="acme"),
-            authorization_url="https://slack.test/oauth/v2/authorize",
+            authorization_url=f"{fake_slack.url}/oauth/v2/authorize",
+            install_page_rendering_enabled=False,  # a 302 to Slack, not a page with a link
         ),
     )
-    loopback.answer(
-        "oauth.v2.access",
-        slack_payloads.oauth_v2_access(
-            user_token=slack_payloads.USER_TOKEN,
-            user_scopes="search:read",
-            webhook_url=slack_payloads.WEBHOOK_URL,
-        ),
-    )
-    loopback.answer("auth.test", slack_payloads.auth_test())
 
     started = bolt.oauth_flow.handle_installation(BoltRequest(body="", query="", headers={}))
     cookie = started.headers["set-cookie"][0].split(";")[0]
     state = cookie.split("=", 1)[1]
     assert OAuthAttempt.objects.get().state_digest == digest(state)
+    back = parse_qs(urlsplit(fake_slack.consent(started.headers["location"][0])).query)
+    assert back["state"] == [state]
+    code = back["code"][0]
 
     def callback():
+        query = urlencode({"code": code, "state": state})
         return bolt.oauth_flow.handle_callback(
-            BoltRequest(body="", query=f"code=c1&state={state}", headers={"cookie": cookie})
+            BoltRequest(body="", query=query, headers={"cookie": cookie})
         )
 
     finished = callback()
     assert finished.status == 200, finished.body
+    [bot] = fake_slack.tokens(kind="bot")
+    [user] = fake_slack.tokens(kind="user")
+    acme = fake_slack.workspace()
     installation = Installation.objects.get()
-    assert (installation.team_id, installation.installer_user_id) == ("T0001", "U0001")
-    assert installation.bot_id == "B0BOT"
-    assert installation.bot_token == slack_payloads.BOT_TOKEN
-    assert UserToken.objects.get().access_token == slack_payloads.USER_TOKEN
-    assert_no_plaintext(
-        slack_payloads.BOT_TOKEN, slack_payloads.USER_TOKEN, slack_payloads.WEBHOOK_URL, state
+    assert (installation.team_id, installation.installer_user_id) == (
+        acme.team_id,
+        acme.installer_id,
     )
-    assert [call.params.get("code") for call in loopback.calls_to("oauth.v2.access")] == ["c1"]
+    assert installation.bot_id == bot.bot_id  # Bolt asked auth.test with the new token
+    assert installation.bot_token == bot.value
+    assert UserToken.objects.get().access_token == user.value
+    webhook_url = installation.incoming_webhook_url
+    assert webhook_url.startswith(f"{fake_slack.url}/services/{acme.team_id}/")
+    assert_no_plaintext(bot.value, user.value, webhook_url, state)
+    assert [call.params.get("code") for call in fake_slack.calls_to("oauth.v2.access")] == [code]
 
     replay = callback()
     assert replay.status == 401  # Bolt: invalid_state
-    assert len(loopback.calls_to("oauth.v2.access")) == 1
+    assert len(fake_slack.calls_to("oauth.v2.access")) == 1

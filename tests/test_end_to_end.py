@@ -6,12 +6,11 @@ consent page as a person would, and the test follows the redirect back.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import pytest
 import requests
 
 from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
+from tests.installs import install_through_fake
 
 pytestmark = pytest.mark.django_db
 
@@ -30,17 +29,6 @@ def helper_app(fake_slack):
     )
     fake_slack.register_slack_app(app, token_rotation=True)
     return app
-
-
-def install_through_fake(client, fake_slack, app, *, allow=True, **consent):
-    """Install view → fake consent page → back to our callback; return the callback's response."""
-    response = client.get(f"/slack/{app.slug}/install/")
-    assert response.status_code == 302
-    authorize = response["Location"]
-    assert authorize.startswith(f"{fake_slack.url}/oauth/v2/authorize?")
-    back = urlsplit(fake_slack.consent(authorize, allow=allow, **consent))
-    assert back.path == f"/slack/{app.slug}/oauth/callback/"
-    return client.get(f"{back.path}?{back.query}")
 
 
 def test_workspace_install_with_user_token_webhook_and_rotation(client, fake_slack, helper_app):

@@ -9,7 +9,6 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import responses
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
 from django.core.signals import got_request_exception
@@ -19,7 +18,7 @@ from django.views.debug import SafeExceptionReporterFilter
 
 from slack_installs import events, secrets
 from slack_installs.models import SlackApp
-from tests import slack_payloads
+from tests.slack_mocks import answer_install
 
 NEW_CLIENT_SECRET = "canary-new-client-secret-8888"
 NEW_SIGNING_SECRET = "canary-new-signing-secret-9999"
@@ -85,14 +84,7 @@ def test_the_next_code_exchange_uses_the_new_client_secret(client, slack_app, mo
     # the callback reads the app from the database.
     secrets.rotate_client_secret(SlackApp.objects.get(pk=slack_app.pk), NEW_CLIENT_SECRET)
     state = parse_qs(urlsplit(client.get("/slack/acme/install/")["Location"]).query)["state"][0]
-    exchange = mocked_slack.add(
-        responses.POST,
-        "https://slack.test/api/oauth.v2.access",
-        json=slack_payloads.oauth_v2_access(),
-    )
-    mocked_slack.add(
-        responses.POST, "https://slack.test/api/auth.test", json=slack_payloads.auth_test()
-    )
+    exchange = answer_install(mocked_slack)
 
     response = client.get("/slack/acme/oauth/callback/", {"code": "c1", "state": state})
 

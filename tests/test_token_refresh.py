@@ -26,6 +26,7 @@ from slack_installs.exceptions import (
 )
 from slack_installs.models import Installation, UserToken
 from tests import slack_payloads
+from tests.slack_mocks import answer_install
 
 OAUTH_URL = "https://slack.test/api/oauth.v2.access"
 OLD_BOT = "xoxe.xoxb-1-canary-old-bot"
@@ -196,15 +197,8 @@ def test_install_response_tokens_are_stored_for_rotation(client, slack_app, mock
     slack_app.save()
     location = client.get("/slack/acme/install/")["Location"]
     state = parse_qs(urlsplit(location).query)["state"][0]
-    mocked_slack.add(
-        responses.POST,
-        OAUTH_URL,
-        json=slack_payloads.oauth_v2_access(
-            rotating=True, user_token="xoxe.xoxp-1-canary", user_scopes="search:read"
-        ),
-    )
-    mocked_slack.add(
-        responses.POST, "https://slack.test/api/auth.test", json=slack_payloads.auth_test()
+    answer_install(
+        mocked_slack, rotating=True, user_token="xoxe.xoxp-1-canary", user_scopes="search:read"
     )
     response = client.get("/slack/acme/oauth/callback/", {"code": "c", "state": state})
     assert response.status_code == 302

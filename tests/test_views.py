@@ -16,9 +16,8 @@ from django.utils import timezone
 from slack_installs import pipelines
 from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
 from tests import slack_payloads
+from tests.slack_mocks import ACCESS_URL, AUTH_TEST_URL, answer_install
 
-ACCESS_URL = "https://slack.test/api/oauth.v2.access"
-AUTH_TEST_URL = "https://slack.test/api/auth.test"
 CALLBACK = "/slack/acme/oauth/callback/"
 
 pytestmark = pytest.mark.django_db
@@ -29,15 +28,6 @@ def start(client: Client, slug: str = "acme", **params: str) -> str:
     response = client.get(f"/slack/{slug}/install/", params)
     assert response.status_code == 302
     return parse_qs(urlsplit(response["Location"]).query)["state"][0]
-
-
-def slack_answers(mock, payload=None, *, status=200, body=None, auth_test=True):
-    if body is not None:
-        mock.add(responses.POST, ACCESS_URL, body=body, status=status)
-    else:
-        mock.add(responses.POST, ACCESS_URL, json=payload, status=status)
-    if auth_test:
-        mock.add(responses.POST, AUTH_TEST_URL, json=slack_payloads.auth_test())
 
 
 def assert_nothing_saved():
@@ -95,7 +85,7 @@ def test_redirect_uri_from_setting_and_from_app_override(client, slack_app):
 
 def test_exchange_uses_the_same_redirect_uri_and_basic_auth(client, slack_app, mocked_slack):
     state = start(client)
-    slack_answers(mocked_slack, slack_payloads.oauth_v2_access())
+    answer_install(mocked_slack)
     client.get(CALLBACK, {"code": "the-code", "state": state})
     exchange = mocked_slack.calls[0].request
     expected = base64.b64encode(b"111.222:canary-client-secret-5555").decode()
@@ -128,7 +118,7 @@ def test_bot_only_install(client, slack_app, mocked_slack, django_user_model):
     user = django_user_model.objects.create_user("staff", password="pw")
     client.force_login(user)
     state = start(client)
-    slack_answers(mocked_slack, slack_payloads.oauth_v2_access())
+    answer_install(mocked_slack)
     response = client.get(CALLBACK, {"code": "c", "state": state})
     assert response.status_code == 302
     assert response["Location"] == "/slack/success/?app=acme"
@@ -159,12 +149,7 @@ def test_bot_only_install(client, slack_app, mocked_slack, django_user_model):
 
 def test_bot_and_user_scopes_install_saves_the_installers_token(client, slack_app, mocked_slack):
     state = start(client)
-    slack_answers(
-        mocked_slack,
-        slack_payloads.oauth_v2_access(
-            user_token=slack_payloads.USER_TOKEN, user_scopes="search:read"
-        ),
-    )
+    answer_install(mocked_slack, user_token=slack_payloads.USER_TOKEN, user_scopes="search:read")
     assert client.get(CALLBACK, {"code": "c", "state": state}).status_code == 302
     token = UserToken.objects.get()
     assert token.installation == Installation.objects.get()
@@ -179,9 +164,7 @@ def test_bot_and_user_scopes_install_saves_the_installers_token(client, slack_ap
 
 def test_incoming_webhook_install(client, slack_app, mocked_slack):
     state = start(client)
-    slack_answers(
-        mocked_slack, slack_payloads.oauth_v2_access(webhook_url=slack_payloads.WEBHOOK_URL)
-    )
+    answer_install(mocked_slack, webhook_url=slack_payloads.WEBHOOK_URL)
     client.get(CALLBACK, {"code": "c", "state": state})
     installation = Installation.objects.get()
     assert installation.incoming_webhook_url == slack_payloads.WEBHOOK_URL
@@ -195,12 +178,7 @@ def test_incoming_webhook_install(client, slack_app, mocked_slack):
 
 def test_org_wide_install_is_stored_with_an_empty_team_id(client, slack_app, mocked_slack):
     state = start(client)
-    slack_answers(
-        mocked_slack,
-        slack_payloads.oauth_v2_access(
-            org_wide=True, enterprise={"id": "E0001", "name": "Grid Org"}
-        ),
-    )
+    answer_install(mocked_slack, org_wide=True, enterprise={"id": "E0001", "name": "Grid Org"})
     assert client.get(CALLBACK, {"code": "c", "state": state}).status_code == 302
     installation = Installation.objects.get()
     assert installation.team_id == ""
@@ -213,13 +191,13 @@ def test_org_wide_install_is_stored_with_an_empty_team_id(client, slack_app, moc
 
 def test_reinstall_updates_the_same_row_with_new_tokens(client, slack_app, mocked_slack):
     state = start(client)
-    slack_answers(mocked_slack, slack_payloads.oauth_v2_access())
+    answer_install(mocked_slack)
     client.get(CALLBACK, {"code": "c1", "state": state})
     first = Installation.objects.get()
     Installation.objects.filter(pk=first.pk).update(revoked_at=timezone.now())
 
     state = start(client)
-    slack_answers(mocked_slack, slack_payloads.oauth_v2_access(bot_token="xoxb-second-token"))
+    answer_install(mocked_slack, bot_token="xoxb-second-token")
     client.get(CALLBACK, {"code": "c2", "state": state})
     second = Installation.objects.get()
     assert second.pk == first.pk
@@ -243,7 +221,7 @@ def test_parallel_attempts_in_one_browser_and_across_apps_do_not_clobber(
         (first, CALLBACK),
         (other, "/slack/other/oauth/callback/"),
     ]:
-        slack_answers(mocked_slack, slack_payloads.oauth_v2_access())
+        answer_install(mocked_slack)
         assert client.get(url, {"code": "c", "state": state}).status_code == 302
     assert OAuthAttempt.objects.filter(status="succeeded").count() == 3
     assert Installation.objects.count() == 2
@@ -275,7 +253,7 @@ def test_forged_state(client, slack_app, mocked_slack):
 
 def test_replayed_state(client, slack_app, mocked_slack):
     state = start(client)
-    slack_answers(mocked_slack, slack_payloads.oauth_v2_access())
+    answer_install(mocked_slack)
     client.get(CALLBACK, {"code": "c", "state": state})
     calls = len(mocked_slack.calls)
     Installation.objects.all().delete()
@@ -406,7 +384,7 @@ def test_auth_test_failure_does_not_lose_the_install(client, slack_app, mocked_s
 )
 def test_next_is_kept_only_when_local(client, slack_app, mocked_slack, next_url, kept):
     state = start(client, next=next_url)
-    slack_answers(mocked_slack, slack_payloads.oauth_v2_access())
+    answer_install(mocked_slack)
     response = client.get(CALLBACK, {"code": "c", "state": state})
     assert response.status_code == 302
     assert response["Location"] == (kept or "/slack/success/?app=acme")
@@ -416,7 +394,7 @@ def test_success_url_of_app_then_setting(client, slack_app, mocked_slack):
     slack_app.success_url = "/welcome/"
     slack_app.save()
     state = start(client)
-    slack_answers(mocked_slack, slack_payloads.oauth_v2_access())
+    answer_install(mocked_slack)
     assert client.get(CALLBACK, {"code": "c", "state": state})["Location"] == "/welcome/"
 
 
@@ -441,7 +419,7 @@ def test_pipelines_run_in_order_after_commit(client, slack_app, mocked_slack):
     slack_app.pipelines = [pipelines.path_of(_record_step)]
     slack_app.save()
     state = start(client)
-    slack_answers(mocked_slack, slack_payloads.oauth_v2_access())
+    answer_install(mocked_slack)
     assert client.get(CALLBACK, {"code": "c", "state": state}).status_code == 302
     assert Installation.objects.get().team_name == "Acme (seen by pipeline)"
 
@@ -450,7 +428,7 @@ def test_failing_pipeline_keeps_the_install_and_marks_the_attempt(client, slack_
     slack_app.pipelines = [pipelines.path_of(_failing_step)]
     slack_app.save()
     state = start(client)
-    slack_answers(mocked_slack, slack_payloads.oauth_v2_access())
+    answer_install(mocked_slack)
     response = client.get(CALLBACK, {"code": "c", "state": state})
     assert response.status_code == 400
     assert b"pipeline_failed" in response.content
@@ -494,14 +472,12 @@ def test_error_page_escapes_and_sanitises_the_code(client):
 
 def test_no_plaintext_anywhere_in_the_database(client, slack_app, mocked_slack):
     state = start(client)
-    slack_answers(
+    answer_install(
         mocked_slack,
-        slack_payloads.oauth_v2_access(
-            user_token=slack_payloads.USER_TOKEN,
-            user_scopes="search:read",
-            webhook_url=slack_payloads.WEBHOOK_URL,
-            rotating=True,
-        ),
+        user_token=slack_payloads.USER_TOKEN,
+        user_scopes="search:read",
+        webhook_url=slack_payloads.WEBHOOK_URL,
+        rotating=True,
     )
     client.get(CALLBACK, {"code": "c", "state": state})
     with connection.cursor() as cursor:
@@ -528,7 +504,7 @@ def test_installation_handed_to_receivers_carries_no_plaintext(client, slack_app
     try:
         for _ in range(2):  # the first install, then a re-install (the update path)
             state = start(client)
-            slack_answers(mocked_slack, slack_payloads.oauth_v2_access(rotating=True))
+            answer_install(mocked_slack, rotating=True)
             assert client.get(CALLBACK, {"code": "c", "state": state}).status_code == 302
     finally:
         installation_completed.disconnect(receiver)
