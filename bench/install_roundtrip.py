@@ -1,7 +1,8 @@
 """Install round trip: server time per completed install (install view, callback, save,
 pipelines), against Bolt's OAuthFlow with slack_sdk's SQLAlchemy stores doing the same
-install. Both talk to the same in-process fake Slack over loopback; the consent page,
-answered in between, is not timed."""
+install, and against the floor (bench/install_floor.py: bare views writing the same rows
+with the same commits). All talk to the same in-process fake Slack over loopback; the
+consent page, answered in between, is not timed."""
 
 from __future__ import annotations
 
@@ -92,6 +93,14 @@ def measure(installs: int, existing: int) -> list[Result]:
             pipelines=["slack_installs.pipelines.link_django_user"],
         )
         fake.register_slack_app(app)
+        floor_app = SlackApp.objects.create(
+            name="Floor",
+            slug="floor",
+            client_id="4100.4100",
+            client_secret="floor-secret",
+            bot_scopes="chat:write,commands",
+        )
+        fake.register_slack_app(floor_app)
         fake.register_app(bolt_contender.CLIENT_ID, bolt_contender.CLIENT_SECRET)
         bolt_store = bolt_contender.configure(
             slack_url=fake.url,
@@ -110,19 +119,23 @@ def measure(installs: int, existing: int) -> list[Result]:
         with override_settings(SLACK_INSTALLS=slack, ROOT_URLCONF="bench.urls"):
             ours: list[int] = []
             theirs: list[int] = []
+            floor: list[int] = []
             client = Client()
             for index in range(installs + 10):
                 workspace = WORKSPACES[index % len(WORKSPACES)]
-                # Alternate so that drift on a shared machine hits both alike.
-                # Ours redirects to the success page; Bolt renders its own (200).
+                # Interleave so that drift on a shared machine hits all alike.
+                # Ours and the floor redirect; Bolt renders its own page (200).
                 our_time = install_once(client, fake, "/slack/bench/install/", workspace, 302)
                 bolt_time = install_once(client, fake, "/bolt/install/", workspace, 200)
-                if index >= 10:  # the first installs warm up both
+                floor_time = install_once(client, fake, "/floor/floor/install/", workspace, 302)
+                if index >= 10:  # the first installs warm up all three
                     ours.append(our_time)
                     theirs.append(bolt_time)
+                    floor.append(floor_time)
         assert Installation.objects.filter(app=app).count() == len(WORKSPACES) + existing
+        assert Installation.objects.filter(app=floor_app).count() == len(WORKSPACES)
 
-    mine, bolt = Timing.of(ours), Timing.of(theirs)
+    mine, bolt, least = Timing.of(ours), Timing.of(theirs), Timing.of(floor)
     label = f"install round trip, {installs} installs beside {existing:,} ({database_label()})"
     return [
         Result(
@@ -138,6 +151,20 @@ def measure(installs: int, existing: int) -> list[Result]:
             "p95 server time vs Bolt's OAuthFlow",
             mine.p95_us / 1000,
             bolt.p95_us / 1000,
+            "ms",
+        ),
+        Result(
+            label,
+            "floor (bare views, same rows and commits), median vs Bolt's OAuthFlow",
+            least.median_us / 1000,
+            bolt.median_us / 1000,
+            "ms",
+        ),
+        Result(
+            label,
+            "median server time vs the floor",
+            mine.median_us / 1000,
+            least.median_us / 1000,
             "ms",
         ),
     ]

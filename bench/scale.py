@@ -51,8 +51,8 @@ def run(argv: list[str]) -> list[Result]:
             per_item[size] = 1 / found.ours if found.unit == "rows/s" else found.ours
             unit = "s/row" if found.unit == "rows/s" else found.unit
             # "token lookup, 10,000 installs (SQLite 3.40.1)" -> "token lookup (SQLite 3.40.1)"
-            database = found.benchmark[found.benchmark.rfind("(") :]
-            label = f"{found.benchmark.split(',')[0]} {database}"
+            engine = found.benchmark[found.benchmark.rfind("(") :]
+            label = f"{found.benchmark.split(',')[0]} {engine}"
         smallest = per_item[sizes[0]]
         for size in sizes[1:]:
             results.append(

@@ -1,13 +1,14 @@
-"""The export benchmark's pieces still run and agree (the timings themselves are not tested)."""
+"""The benchmarks' pieces still run and agree (the timings themselves are not tested)."""
 
 from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import urlsplit
 
 from bench import export
 from bench.harness import Result, format_table
-from slack_installs.models import Installation
+from slack_installs.models import Installation, OAuthAttempt, SlackApp
 from slack_installs.resources import InstallationResource
 
 
@@ -34,3 +35,51 @@ def test_table_marks_missed_targets():
     assert lines[2].split("|")[-2].strip() == "yes" and "0.10×" in lines[2]
     assert lines[3].split("|")[-2].strip() == "NO" and "0.50×" in lines[3]
     assert lines[4].split("|")[-2].strip() == "yes"
+
+
+def test_the_install_floor_stores_an_install_and_refuses_a_replay(db, client, fake_slack, settings):
+    settings.ROOT_URLCONF = "bench.urls"
+    app = SlackApp.objects.create(
+        name="Floor",
+        slug="floor",
+        client_id="4100.4100",
+        client_secret="floor-secret",
+        bot_scopes="chat:write",
+    )
+    fake_slack.register_slack_app(app)
+    response = client.get("/floor/floor/install/")
+    assert response.status_code == 302
+    back = urlsplit(fake_slack.consent(response["Location"]))
+    callback = f"{back.path}?{back.query}"
+    assert client.get(callback).status_code == 302
+
+    installation = Installation.objects.get(app=app)
+    assert installation.bot_token.startswith("xoxb-")
+    raw = Installation.objects.filter(pk=installation.pk).values_list("bot_token", flat=True)
+    assert raw.get().startswith("f1:")
+    attempt = OAuthAttempt.objects.get(app=app)
+    assert (attempt.status, attempt.installation) == ("succeeded", installation)
+    assert attempt.consumed_at is not None
+
+    assert client.get(callback).status_code == 400
+    assert Installation.objects.filter(app=app).count() == 1
+
+
+def test_scale_runs_every_size_on_the_database_it_was_given(monkeypatch):
+    import bench.__main__
+    from bench import scale
+
+    calls = []
+
+    def fake_run_one(name, options):
+        calls.append(options)
+        measure = next(followed[2] for followed in scale.FOLLOWED if followed[0] == name)
+        return [Result(f"{name}, 1 installs (PostgreSQL 15)", measure, 2.0, 1.0, "ms")]
+
+    monkeypatch.setattr(bench.__main__, "run_one", fake_run_one)
+    url = "postgres://postgres@127.0.0.1:5432/bench"
+    results = scale.run(["--sizes", "10,20,30", "--database-url", url])
+    assert len(calls) == 3 * len(scale.FOLLOWED)
+    assert all(options[-2:] == ["--database-url", url] for options in calls)
+    assert len(results) == 2 * len(scale.FOLLOWED)
+    assert all(result.benchmark.endswith("(PostgreSQL 15)") for result in results)
