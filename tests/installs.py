@@ -45,20 +45,35 @@ def make_installation(app: SlackApp, *, user_token: bool = True, **fields: Any) 
     return installation
 
 
-def install_through_fake(client, fake_slack, app: SlackApp, *, allow: bool = True, **consent):
-    """Install view → fake consent page → back to our callback; return the callback's response.
+def consent_at_fake(fake_slack, authorize: str, slug: str, **consent: Any) -> str:
+    """The fake Slack's consent page answers ``authorize``; return where it sends the browser.
 
-    The Django test client plays the browser; ``fake_slack.consent`` answers the consent
-    page (``consent`` goes to it: ``workspace``, ``channel``). Register ``app`` with the
-    fake Slack first.
+    ``authorize`` is our install view's redirect to Slack, and the answer is the callback of
+    the app ``slug`` with ``code`` and ``state`` (or ``error``). ``consent`` goes to
+    ``fake_slack.consent``: ``allow``, ``workspace``, ``channel``.
+    """
+    assert authorize.startswith(f"{fake_slack.url}/oauth/v2/authorize?"), authorize
+    back = fake_slack.consent(authorize, **consent)
+    assert urlsplit(back).path == f"/slack/{slug}/oauth/callback/", back
+    return back
+
+
+def callback_through_fake(client, fake_slack, app: SlackApp, **consent: Any) -> str:
+    """Install view → fake consent page; return the callback URL (path and query), unfollowed.
+
+    For tests that follow it themselves: later, twice, or from several clients at once.
+    The Django test client plays the browser; ``consent`` as in ``consent_at_fake``.
+    Register ``app`` with the fake Slack first.
     """
     response = client.get(f"/slack/{app.slug}/install/")
     assert response.status_code == 302
-    authorize = response["Location"]
-    assert authorize.startswith(f"{fake_slack.url}/oauth/v2/authorize?")
-    back = urlsplit(fake_slack.consent(authorize, allow=allow, **consent))
-    assert back.path == f"/slack/{app.slug}/oauth/callback/"
-    return client.get(f"{back.path}?{back.query}")
+    back = urlsplit(consent_at_fake(fake_slack, response["Location"], app.slug, **consent))
+    return f"{back.path}?{back.query}"
+
+
+def install_through_fake(client, fake_slack, app: SlackApp, **consent: Any):
+    """Install view → fake consent page → back to our callback; return the callback's response."""
+    return client.get(callback_through_fake(client, fake_slack, app, **consent))
 
 
 def staff_user(username: str, *perms: str) -> User:

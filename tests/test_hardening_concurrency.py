@@ -29,9 +29,11 @@ from django.test import Client
 from slack_installs import crypto, oauth
 from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
 from slack_installs.testing import FakeSlack
+from tests.installs import callback_through_fake, consent_at_fake
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENDERS = 20
+ACME = "T0ACME0001"  # the fake Slack's first workspace
 
 ON_SQLITE = connection.vendor != "postgresql"
 pytestmark = pytest.mark.postgres
@@ -77,13 +79,6 @@ def race_app(fake_slack):
     return app
 
 
-def consented(fake_slack: FakeSlack, app: SlackApp, client: Client) -> str:
-    """Start an install in ``client`` and click Allow; return the callback URL Slack sends."""
-    to_slack = client.get(f"/slack/{app.slug}/install/")["Location"]
-    back = urlsplit(fake_slack.consent(to_slack, workspace="T0ACME0001"))
-    return f"{back.path}?{back.query}"
-
-
 def state_of(url: str) -> str:
     return parse_qs(urlsplit(url).query)["state"][0]
 
@@ -94,7 +89,7 @@ def test_twenty_concurrent_callbacks_for_one_workspace_keep_one_row_with_the_las
     fake_slack, race_app
 ):
     browsers = [Client() for _ in range(CONTENDERS)]
-    callbacks = [consented(fake_slack, race_app, browser) for browser in browsers]
+    callbacks = [callback_through_fake(b, fake_slack, race_app, workspace=ACME) for b in browsers]
 
     results = run_together(
         [
@@ -139,7 +134,7 @@ def test_one_state_replayed_by_two_concurrent_callbacks_is_exchanged_once(fake_s
     rounds = 3
     for _ in range(rounds):
         browser = Client()
-        callback = consented(fake_slack, race_app, browser)
+        callback = callback_through_fake(browser, fake_slack, race_app, workspace=ACME)
         twin = Client()  # the same browser cookie: only the state's single use stops it
         twin.cookies = browser.cookies
 
@@ -270,7 +265,7 @@ def install_through(site: str, fake: FakeSlack, workspace: str) -> dict[str, Any
     browser = requests.Session()
     started = browser.get(f"{site}/slack/gunicorn/install/", allow_redirects=False, timeout=30)
     assert started.status_code == 302, started.text[:500]
-    back = fake.consent(started.headers["Location"], workspace=workspace)
+    back = consent_at_fake(fake, started.headers["Location"], "gunicorn", workspace=workspace)
     assert back.startswith(f"{site}/slack/gunicorn/oauth/callback/?")
     finished = browser.get(back, allow_redirects=False, timeout=30)
     return {

@@ -18,8 +18,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from slack_installs import events as slack_events
-from slack_installs import oauth
+from slack_installs import oauth, testing
 from slack_installs.conf import app_settings
 from slack_installs.models import Installation, OAuthAttempt, UserToken
 from tests import slack_payloads
@@ -405,7 +404,7 @@ def post_signed(client, body: bytes, content_type: str = "application/json", **e
     timestamp = str(int(time.time()))
     environ.update(
         HTTP_X_SLACK_REQUEST_TIMESTAMP=timestamp,
-        HTTP_X_SLACK_SIGNATURE=slack_events.signature_for(SIGNING_SECRET, timestamp, body),
+        HTTP_X_SLACK_SIGNATURE=testing.signature(SIGNING_SECRET, timestamp, body),
     )
     return client.generic("POST", "/slack/acme/events/", body, content_type, **environ)
 

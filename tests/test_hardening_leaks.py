@@ -17,7 +17,6 @@ import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import User
@@ -32,6 +31,7 @@ from slack_installs import tokens
 from slack_installs.events import signature_for
 from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
 from slack_installs.testing import url_verification
+from tests.installs import install_through_fake
 
 pytestmark = pytest.mark.django_db
 
@@ -99,12 +99,6 @@ def body_of(response: Any) -> str:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             return "\n".join(archive.read(name).decode("utf-8") for name in archive.namelist())
     return content.decode("utf-8", "replace")
-
-
-def install(client: Client, fake_slack: Any, slug: str, **consent: Any) -> Any:
-    to_slack = client.get(f"/slack/{slug}/install/")["Location"]
-    back = urlsplit(fake_slack.consent(to_slack, **consent))
-    return client.get(f"{back.path}?{back.query}")
 
 
 @contextlib.contextmanager
@@ -205,11 +199,11 @@ def test_no_secret_reaches_any_page_export_log_command_report_or_dump(fake_slack
     # --- Installs through the fake Slack, as a visitor and as a logged-in user -----------
     visitor = Client()
     sweep.response("home", visitor.get("/"), 200)
-    done = sweep.response("install callback", install(visitor, fake_slack, "sweep"), 302)
+    done = sweep.response("install callback", install_through_fake(visitor, fake_slack, app), 302)
     sweep.response("success page", visitor.get(done["Location"]), 200)
     sweep.response(
         "install callback, logged in",
-        install(staff, fake_slack, "sweep", workspace="T0GLOBEX01", channel="#random"),
+        install_through_fake(staff, fake_slack, app, workspace="T0GLOBEX01", channel="#random"),
         302,
     )
     sweep.response("home with installs", visitor.get("/"), 200)
@@ -217,13 +211,15 @@ def test_no_secret_reaches_any_page_export_log_command_report_or_dump(fake_slack
     # --- Error pages: Slack failing, a failing pipeline step, 404, 400, 500 --------------
     fake_slack.fail_next("oauth.v2.access", status=500)
     failed = sweep.response(
-        "Slack 500 during the callback", install(visitor, fake_slack, "sweep"), 400
+        "Slack 500 during the callback", install_through_fake(visitor, fake_slack, app), 400
     )
     assert b'<span class="code">http_error</span>' in failed.content
     fake_slack.fail_next("oauth.v2.access", error="invalid_code")
-    sweep.response("Slack ok:false during the callback", install(visitor, fake_slack, "sweep"), 400)
+    sweep.response(
+        "Slack ok:false during the callback", install_through_fake(visitor, fake_slack, app), 400
+    )
     SlackApp.objects.filter(pk=app.pk).update(pipelines=[EXPLODING_STEP])
-    sweep.response("pipeline failure", install(visitor, fake_slack, "sweep"), 400)
+    sweep.response("pipeline failure", install_through_fake(visitor, fake_slack, app), 400)
     SlackApp.objects.filter(pk=app.pk).update(pipelines=[])
     sweep.response("error page", visitor.get("/slack/error/?error=invalid_code&app=sweep"), 200)
     sweep.response("404", visitor.get("/slack/no-such-app/install/"), 404)
@@ -234,7 +230,9 @@ def test_no_secret_reaches_any_page_export_log_command_report_or_dump(fake_slack
     crashing = Client(raise_request_exception=False)
     with database_fails_on("slack_installs_installation"):
         broken = sweep.response(
-            "database failure while saving an install", install(crashing, fake_slack, "sweep"), 400
+            "database failure while saving an install",
+            install_through_fake(crashing, fake_slack, app),
+            400,
         )
     assert b'<span class="code">internal_error</span>' in broken.content
     change = f"/admin/slack_installs/slackapp/{app.pk}/change/"

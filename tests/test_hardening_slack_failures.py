@@ -7,11 +7,10 @@ browser free to start again.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import pytest
 
 from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
+from tests.installs import callback_through_fake, install_through_fake
 
 pytestmark = pytest.mark.django_db
 
@@ -31,12 +30,6 @@ def flaky_app(fake_slack, settings):
     return app
 
 
-def consent(client, fake_slack) -> str:
-    to_slack = client.get("/slack/flaky/install/")["Location"]
-    back = urlsplit(fake_slack.consent(to_slack))
-    return f"{back.path}?{back.query}"
-
-
 @pytest.mark.parametrize(
     ("failure", "code", "words"),
     [
@@ -50,7 +43,7 @@ def test_slack_failing_during_the_code_exchange(
     client, fake_slack, flaky_app, failure, code, words
 ):
     fake_slack.fail_next("oauth.v2.access", **failure)
-    callback = consent(client, fake_slack)
+    callback = callback_through_fake(client, fake_slack, flaky_app)
 
     response = client.get(callback)
 
@@ -75,7 +68,7 @@ def test_slack_failing_during_the_code_exchange(
     assert b'<span class="code">invalid_state</span>' in replay.content
     assert len(fake_slack.calls_to("oauth.v2.access")) == exchanges
     # ...and the browser can start again and install.
-    again = client.get(consent(client, fake_slack))
+    again = install_through_fake(client, fake_slack, flaky_app)
     assert (again.status_code, again["Location"]) == (302, "/slack/success/?app=flaky")
     installation = Installation.objects.get()
     assert installation.bot_token == fake_slack.tokens(kind="bot")[-1].value
@@ -90,7 +83,7 @@ def test_slack_failing_after_the_exchange_keeps_the_tokens_it_issued(
     """``auth.test`` only adds the bot id: Slack has issued the tokens, so they are kept."""
     fake_slack.fail_next("auth.test", **failure)
 
-    response = client.get(consent(client, fake_slack))
+    response = install_through_fake(client, fake_slack, flaky_app)
 
     assert (response.status_code, response["Location"]) == (302, "/slack/success/?app=flaky")
     installation = Installation.objects.get()

@@ -26,9 +26,8 @@ from slack_installs.exceptions import (
 )
 from slack_installs.models import Installation, UserToken
 from tests import slack_payloads
-from tests.slack_mocks import answer_install
+from tests.slack_mocks import ACCESS_URL, answer_install
 
-OAUTH_URL = "https://slack.test/api/oauth.v2.access"
 OLD_BOT = "xoxe.xoxb-1-canary-old-bot"
 NEW_BOT = "xoxe.xoxb-1-canary-new-bot"
 OLD_REFRESH = "xoxe-1-canary-old-refresh"
@@ -91,7 +90,7 @@ def test_a_token_not_due_costs_one_query_and_no_call(
 
 
 def test_a_due_token_is_refreshed_with_the_refresh_token(rotating, mocked_slack):
-    mocked_slack.add(responses.POST, OAUTH_URL, json=refreshed())
+    mocked_slack.add(responses.POST, ACCESS_URL, json=refreshed())
     before = timezone.now()
 
     assert tokens.get_bot_token(rotating.app, team_id="T0001") == NEW_BOT
@@ -118,7 +117,7 @@ def test_the_margin_decides_what_is_due(rotating, mocked_slack, settings):
 
 
 def test_a_rejected_refresh_marks_the_install_for_reinstall(rotating, mocked_slack):
-    mocked_slack.add(responses.POST, OAUTH_URL, json=slack_payloads.error("invalid_refresh_token"))
+    mocked_slack.add(responses.POST, ACCESS_URL, json=slack_payloads.error("invalid_refresh_token"))
     before = raw(rotating)
 
     with pytest.raises(TokenRefreshError) as excinfo:
@@ -147,7 +146,7 @@ def test_other_failures_raise_once_the_token_expired_and_change_nothing(
     rotating, mocked_slack, answer
 ):
     Installation.objects.filter(pk=rotating.pk).update(bot_token_expires_at=in_minutes(-1))
-    mocked_slack.add(responses.POST, OAUTH_URL, **answer)
+    mocked_slack.add(responses.POST, ACCESS_URL, **answer)
     before = raw(rotating)
     with pytest.raises(SlackAPIError) as excinfo:
         tokens.get_bot_token("acme", team_id="T0001")
@@ -159,7 +158,7 @@ def test_other_failures_raise_once_the_token_expired_and_change_nothing(
 def test_other_failures_answer_with_the_token_while_it_still_works(
     rotating, mocked_slack, answer, caplog
 ):
-    mocked_slack.add(responses.POST, OAUTH_URL, **answer)
+    mocked_slack.add(responses.POST, ACCESS_URL, **answer)
     before = raw(rotating)
     assert tokens.get_bot_token("acme", team_id="T0001") == OLD_BOT  # ten minutes left
     assert len(mocked_slack.calls) == 1
@@ -168,7 +167,7 @@ def test_other_failures_answer_with_the_token_while_it_still_works(
 
 
 def test_after_a_refused_refresh_slack_is_not_asked_again(rotating, mocked_slack):
-    mocked_slack.add(responses.POST, OAUTH_URL, json=slack_payloads.error("invalid_refresh_token"))
+    mocked_slack.add(responses.POST, ACCESS_URL, json=slack_payloads.error("invalid_refresh_token"))
     for _ in range(3):
         with pytest.raises(TokenRefreshError, match="(?i)install the app again"):
             tokens.get_bot_token("acme", team_id="T0001")
@@ -227,7 +226,7 @@ def user_token(rotating):
 def test_get_user_token_refreshes_a_due_user_token(user_token, mocked_slack):
     new_user = "xoxe.xoxp-1-canary-new-user"
     mocked_slack.add(
-        responses.POST, OAUTH_URL, json=refreshed("user", access_token=new_user, user_id="U0001")
+        responses.POST, ACCESS_URL, json=refreshed("user", access_token=new_user, user_id="U0001")
     )
     assert tokens.get_user_token("acme", "U0001", team_id="T0001") == new_user
     (call,) = mocked_slack.calls
@@ -258,7 +257,7 @@ def test_get_user_token_errors(user_token, mocked_slack):
 
 
 def test_a_rejected_user_token_refresh_marks_the_install(user_token, mocked_slack):
-    mocked_slack.add(responses.POST, OAUTH_URL, json=slack_payloads.error("invalid_refresh_token"))
+    mocked_slack.add(responses.POST, ACCESS_URL, json=slack_payloads.error("invalid_refresh_token"))
     with pytest.raises(TokenRefreshError, match="user token of U0001"):
         tokens.get_user_token("acme", "U0001", team_id="T0001")
     assert Installation.objects.get().needs_reinstall_at is not None
@@ -310,7 +309,7 @@ def test_command_refreshes_every_due_token(slack_app, mocked_slack):
     )
     mocked_slack.add_callback(
         responses.POST,
-        OAUTH_URL,
+        ACCESS_URL,
         callback=refresh_by_token(
             {
                 "r-a": refreshed(access_token="xoxb-a2"),
@@ -351,7 +350,7 @@ def test_command_goes_on_after_a_failure_and_exits_non_zero(slack_app, mocked_sl
         )
     mocked_slack.add_callback(
         responses.POST,
-        OAUTH_URL,
+        ACCESS_URL,
         callback=refresh_by_token(
             {
                 "r-bad": slack_payloads.error("invalid_refresh_token"),
@@ -406,7 +405,7 @@ def test_concurrent_callers_refresh_exactly_once(slack_app, mocked_slack):
         time.sleep(0.3)  # a slow Slack keeps the other callers waiting on the lock
         return 200, {}, json.dumps(refreshed())
 
-    mocked_slack.add_callback(responses.POST, OAUTH_URL, callback=slack_refresh)
+    mocked_slack.add_callback(responses.POST, ACCESS_URL, callback=slack_refresh)
     callers = 8
     start = threading.Barrier(callers)
     results: list[str] = []
