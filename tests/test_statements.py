@@ -503,6 +503,20 @@ def test_update_where_equal_and_is_null(slack_app):
     assert OAuthAttempt.objects.get().error == "z"
 
 
+def test_update_where_a_related_instance_stands_for_its_pk(slack_app, installation):
+    other = Installation.objects.create(app=slack_app, team_id="T2")
+    saved = attempt(slack_app, "a" * 64, installation=installation)
+    saved.save()
+
+    def set_error(error: str, installation: Installation) -> int:
+        where = {"installation": installation}
+        return statements.update(OAuthAttempt, saved.pk, {"error": error}, where=where)
+
+    assert set_error("x", other) == 0
+    assert set_error("y", installation) == 1
+    assert OAuthAttempt.objects.get().error == "y"
+
+
 # --- the statement cache ---------------------------------------------------------------
 
 
