@@ -191,7 +191,7 @@ def update(
     ]
     params.append(meta.pk.get_db_prep_value(pk, connection))
     params += [
-        meta.get_field(name).get_db_prep_value(value, connection)
+        meta.get_field(name).get_db_prep_value(_pk_of(value), connection)
         for name, value in where.items()
         if value is not None
     ]
@@ -201,5 +201,6 @@ def update(
 
 
 def _pk_of(value: Any) -> Any:
-    """A related instance stands for its primary key, as in ``QuerySet.update()``."""
+    """A related instance stands for its primary key, as in ``QuerySet.update()`` and
+    ``filter()``."""
     return value.pk if isinstance(value, Model) else value
