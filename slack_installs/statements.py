@@ -79,7 +79,7 @@ def get_by(model: type[ModelT], field_name: str, value: Any) -> ModelT | None:
 
     sql = _cached(connection, ("get_by", model, field_name), build)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [field.get_db_prep_value(value, connection)])
+        cursor.execute(sql, [field.get_db_prep_value(_pk_of(value), connection)])
         row = cursor.fetchone()
     return None if row is None else _instance_from_row(model, alias, connection, row)
 
@@ -117,7 +117,7 @@ def insert(instance: Model) -> None:
             sql += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}"
         return sql
 
-    sql = _cached(connection, ("insert", model), build)
+    sql = _cached(connection, ("insert", model, returning), build)
     with connection.cursor() as cursor:
         cursor.execute(sql, _insert_params(instance, connection))
         instance.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
@@ -149,7 +149,7 @@ def upsert(instance: ModelT, *, unique_fields: list[str], update_fields: list[st
             sql += f" RETURNING {_quoted_columns(connection, meta.concrete_fields)}"
         return sql
 
-    key = ("upsert", model, tuple(unique_fields), tuple(update_fields))
+    key = ("upsert", model, tuple(unique_fields), tuple(update_fields), returning)
     sql = _cached(connection, key, build)
     with connection.cursor() as cursor:
         cursor.execute(sql, _insert_params(instance, connection))

@@ -266,7 +266,7 @@ def test_insert_without_returning_takes_the_new_rows_id(slack_app, monkeypatch):
     assert second.pk == first.pk + 1
     assert second._state.adding is False
     assert raw_row(OAuthAttempt, second.pk)["state_digest"] == "b" * 64
-    assert "RETURNING" not in cached_statements()[("insert", OAuthAttempt)]
+    assert "RETURNING" not in cached_statements()[("insert", OAuthAttempt, False)]
 
 
 def test_statements_send_no_model_signals(slack_app):
