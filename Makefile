@@ -43,6 +43,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check slack_installs tests bench demo_site scripts
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) $(VENV42) .tox .pytest_cache demo.sqlite3 .demo-admin-password
+	rm -rf $(VENV) $(VENV42) .tox .pytest_cache .mypy_cache demo.sqlite3 .demo-admin-password

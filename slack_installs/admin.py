@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import json
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import flatten, flatten_fieldsets
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
@@ -41,6 +43,9 @@ from .models import Installation, OAuthAttempt, SlackApp, UserToken
 from .pipelines import redact, unregistered_steps
 from .resources import InstallationResource, OAuthAttemptResource
 from .revocation import revoke_installation
+
+if TYPE_CHECKING:
+    from django.db.models.options import Options
 
 EXPORT_FORMATS = (base_formats.CSV, base_formats.XLSX, base_formats.JSON)
 
@@ -72,7 +77,14 @@ class StreamingExportAdminMixin(ExportActionMixin):
     export_form_class = ExportForm  # all allowlisted columns; its page needs no inline JS
     show_change_form_export = False
 
-    def get_export_formats(self) -> list[type[base_formats.Format]]:
+    if TYPE_CHECKING:
+        # Provided by the ModelAdmin this mixin is combined with.
+        opts: Options[Any]
+
+        def get_queryset(self, request: HttpRequest) -> QuerySet[Any]: ...
+
+    # The stubs say format instances; import-export lists and instantiates classes.
+    def get_export_formats(self) -> list[type[base_formats.Format]]:  # type: ignore[override]
         return [fmt for fmt in EXPORT_FORMATS if fmt.is_available()]
 
     def has_export_permission(self, request: HttpRequest) -> bool:
@@ -87,20 +99,20 @@ class StreamingExportAdminMixin(ExportActionMixin):
 
     def _do_file_export(
         self, file_format: Any, request: HttpRequest, queryset: QuerySet, export_form: Any = None
-    ) -> HttpResponse:
+    ) -> HttpResponseBase:
         # Replaces import-export's build-everything-in-memory response with a stream.
         if not self.has_export_permission(request):
             raise PermissionDenied
-        resource = self.choose_export_resource_class(export_form, request)(
-            **self.get_export_resource_kwargs(request)
-        )
+        # The stubs say a resource; import-export returns the resource class.
+        resource_class = self.choose_export_resource_class(export_form, request)
+        resource = resource_class(**self.get_export_resource_kwargs(request))  # type: ignore[operator]
         filename = self.get_export_filename(request, queryset, file_format)
         if isinstance(file_format, base_formats.XLSX):
             # A zip archive cannot be sent before it is complete: spool it to disk instead.
             spool = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
             resource.write_xlsx(spool, queryset)
             spool.seek(0)
-            response: HttpResponse = FileResponse(
+            response: HttpResponseBase = FileResponse(
                 spool,
                 as_attachment=True,
                 filename=filename,
@@ -264,7 +276,7 @@ class UserTokenInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["slack_user_id", "user", "scopes", "token", "expires_at", "created_at", "revoked_at"]
-    readonly_fields = fields
+    readonly_fields = flatten(fields)
 
     @admin.display(description=_("token"))
     def token(self, obj: UserToken) -> str:
@@ -285,7 +297,9 @@ class UserTokenInline(admin.TabularInline):
 
 
 @admin.register(Installation)
-class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):
+# import-export's stubs type ``model`` and the templates unlike ModelAdmin's stubs do (they
+# ignore the same clash on their own ExportActionModelAdmin).
+class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):  # type: ignore[misc]
     resource_classes = [InstallationResource]
     list_display = [
         "workspace",
@@ -358,7 +372,7 @@ class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [name for _, options in self.fieldsets for name in options["fields"]]
+        return flatten_fieldsets(self.fieldsets)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -420,7 +434,7 @@ class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):
         return token_hint(obj, "bot_refresh_token")
 
     @admin.display(description=_("webhook URL"))
-    def incoming_webhook_hint(self, obj: Installation) -> str:
+    def incoming_webhook_hint(self, obj: Installation | None) -> str:
         # The webhook URL is a credential as a whole: not even its tail is shown.
         set_ = obj is not None and obj.__dict__.get("incoming_webhook_url") is not None
         return str(_("set") if set_ else _("not set"))
@@ -485,7 +499,8 @@ class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(OAuthAttempt)
-class OAuthAttemptAdmin(StreamingExportAdminMixin, admin.ModelAdmin):
+# The stubs clash on ``model`` and the templates, as for InstallationAdmin.
+class OAuthAttemptAdmin(StreamingExportAdminMixin, admin.ModelAdmin):  # type: ignore[misc]
     """The log of installs started ("Slack OAuth requests"), read-only."""
 
     resource_classes = [OAuthAttemptResource]
@@ -517,7 +532,7 @@ class OAuthAttemptAdmin(StreamingExportAdminMixin, admin.ModelAdmin):
         "next_url",
         "slack_response",
     ]
-    readonly_fields = fields
+    readonly_fields = flatten(fields)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

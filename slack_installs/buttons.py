@@ -60,7 +60,7 @@ def install_button(
     """Slack's "Add to Slack" button for the active app ``slug``, or ``""`` (and a warning)."""
     app = _active_app(slug)
     url = "" if app is None else _url_of(app, team=team, next=next)
-    if not url:
+    if app is None or not url:
         return SafeString("")
     return format_html(
         '<a class="slack-install-button" href="{}" title="Install {} in a Slack workspace" '

@@ -37,7 +37,7 @@ class Decrypted(str):
         value.stored = stored
         return value
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[type[str], tuple[str]]:
         # Pickled (e.g. in a cache) it becomes a plain str and forgets the ciphertext.
         return (str, (str(self),))
 
@@ -134,12 +134,19 @@ class EncryptedTextField(models.TextField):
     def get_transform(self, lookup_name: str) -> Any:
         return None
 
-    def formfield(self, **kwargs: Any) -> forms.Field:
-        defaults = {
-            "form_class": forms.CharField,
+    def formfield(
+        self,
+        form_class: type[forms.Field] | None = None,
+        choices_form_class: type[forms.ChoiceField] | None = None,
+        **kwargs: Any,
+    ) -> forms.Field | None:
+        defaults: dict[str, Any] = {
+            "form_class": form_class or forms.CharField,
             "widget": forms.PasswordInput(render_value=False),
             "required": False,
             "strip": True,
         }
+        if choices_form_class is not None:
+            defaults["choices_form_class"] = choices_form_class
         defaults.update(kwargs)
         return super().formfield(**defaults)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import django
 from django import forms
@@ -13,9 +13,12 @@ from .fields import has_stored_value
 from .models import SlackApp, split_scopes
 from .pipelines import Step, registered_steps
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 SECRET_FIELDS = ("client_secret", "signing_secret")
 # Django 5 warns unless URL fields say which scheme a bare domain gets; 4.2 has no such option.
-URL_FIELD_OPTIONS = {"assume_scheme": "https"} if django.VERSION >= (5, 0) else {}
+URL_FIELD_OPTIONS: dict[str, Any] = {"assume_scheme": "https"} if django.VERSION >= (5, 0) else {}
 
 
 class SecretInput(forms.PasswordInput):
@@ -46,7 +49,7 @@ class PipelinePickerWidget(forms.SelectMultiple):
         self.steps: dict[str, Step] = {}
         self.missing: list[str] = []
 
-    def id_for_label(self, id_: str) -> str:
+    def id_for_label(self, id_: str, index: str = "0") -> str:
         return ""  # a list of checkboxes: each has its own label
 
     @staticmethod
@@ -107,7 +110,7 @@ class PipelineStepsField(forms.MultipleChoiceField):
         return list(dict.fromkeys(cleaned))  # a step runs once, at its first position
 
 
-def validate_scopes(value: str, label: str) -> list[str]:
+def validate_scopes(value: str, label: StrOrPromise) -> list[str]:
     """Raise on duplicate scopes; the model's validator checks their shape."""
     scopes = split_scopes(value)
     duplicates = sorted({scope for scope in scopes if scopes.count(scope) > 1})
@@ -183,7 +186,7 @@ class SlackAppForm(forms.ModelForm):
             self.fields["client_secret"].help_text = _(
                 "From Basic Information in Slack's app config."
             )
-        picker = self.fields["pipelines"]
+        picker = cast(PipelineStepsField, self.fields["pipelines"])
         # Read the registry per form: steps may be registered after this module imports.
         steps = registered_steps()
         picker.set_steps(steps)
@@ -202,7 +205,8 @@ class SlackAppForm(forms.ModelForm):
         return value
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if (
             "bot_scopes" in cleaned
             and "user_scopes" in cleaned
@@ -218,7 +222,7 @@ class SlackAppForm(forms.ModelForm):
         return cleaned
 
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # private hook, absent from django-stubs
         for name in SECRET_FIELDS:
             if name in self.cleaned_data:
                 setattr(self.instance, name, self.cleaned_data[name])

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.apps import apps
 from django.db import connections, models, transaction
@@ -24,6 +24,10 @@ from . import crypto
 from .conf import app_settings
 from .exceptions import DecryptionError
 from .fields import EncryptedTextField
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.utils import CursorWrapper
 
 DEFAULT_BATCH_SIZE = 1000
 MAX_BATCH_SIZE = 10_000  # bounds how long one batch holds its row locks
@@ -113,7 +117,9 @@ def _not_under(names: Iterable[str], prefixes: list[str]) -> Q:
     return condition
 
 
-def stale_rows(entry: EncryptedModel, *, key_ids: list[str], using: str = "default"):
+def stale_rows(
+    entry: EncryptedModel, *, key_ids: list[str], using: str = "default"
+) -> models.QuerySet[Any]:
     """The rows of ``entry`` holding at least one value under a key not in ``key_ids``."""
     prefixes = [stored_prefix(key_id) for key_id in key_ids]
     queryset = entry.model._base_manager.using(using)
@@ -171,11 +177,22 @@ def _write(entry: EncryptedModel, updates: dict[Any, dict[str, str]], using: str
                 _update_each(cursor, connection, entry.model, names, rows)
 
 
-def _update_from_arrays(cursor, connection, model, names, rows) -> None:
+def _column(model: type[models.Model], name: str) -> str:
+    # ``name`` is one of EncryptedModel.fields: always a concrete EncryptedTextField.
+    return cast(EncryptedTextField, model._meta.get_field(name)).column
+
+
+def _update_from_arrays(
+    cursor: CursorWrapper,
+    connection: BaseDatabaseWrapper,
+    model: type[models.Model],
+    names: tuple[str, ...],
+    rows: dict[Any, dict[str, str]],
+) -> None:
     # One round trip per batch: the rows travel as arrays and are joined on the pk.
     quote = connection.ops.quote_name
     opts = model._meta
-    columns = [quote(opts.get_field(name).column) for name in names]
+    columns = [quote(_column(model, name)) for name in names]
     assignments = ", ".join(f"{column} = v.c{i}" for i, column in enumerate(columns))
     arrays = ", ".join(["%s::text[]"] * len(names))
     aliases = ", ".join(f"c{i}" for i in range(len(names)))
@@ -192,10 +209,16 @@ def _update_from_arrays(cursor, connection, model, names, rows) -> None:
     cursor.execute(sql, params)
 
 
-def _update_each(cursor, connection, model, names, rows) -> None:
+def _update_each(
+    cursor: CursorWrapper,
+    connection: BaseDatabaseWrapper,
+    model: type[models.Model],
+    names: tuple[str, ...],
+    rows: dict[Any, dict[str, str]],
+) -> None:
     quote = connection.ops.quote_name
     opts = model._meta
-    assignments = ", ".join(f"{quote(opts.get_field(name).column)} = %s" for name in names)
+    assignments = ", ".join(f"{quote(_column(model, name))} = %s" for name in names)
     sql = (
         f"UPDATE {quote(opts.db_table)} SET {assignments} "  # noqa: S608 (names quoted)
         f"WHERE {quote(opts.pk.column)} = %s"

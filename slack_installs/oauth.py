@@ -232,12 +232,12 @@ def _exchange_and_save(
 ) -> InstallOutcome:
     slack_error = request.GET.get("error")
     if slack_error is not None:
-        code = slack_error if ERROR_CODE.match(slack_error) else "unknown_error"
+        error = slack_error if ERROR_CODE.match(slack_error) else "unknown_error"
         status = (
-            OAuthAttempt.Status.DENIED if code == "access_denied" else OAuthAttempt.Status.FAILED
+            OAuthAttempt.Status.DENIED if error == "access_denied" else OAuthAttempt.Status.FAILED
         )
-        _finish(attempt, status, error=code)
-        return InstallOutcome(attempt=attempt, error=code)
+        _finish(attempt, status, error=error)
+        return InstallOutcome(attempt=attempt, error=error)
     code = request.GET.get("code")
     if not code or len(code) > 500:
         _finish(attempt, OAuthAttempt.Status.FAILED, error="missing_code")
@@ -335,9 +335,8 @@ def save_installation(
     team = api_data.get("team")
     enterprise = api_data.get("enterprise")
     is_org_wide = bool(api_data.get("is_enterprise_install"))
-    authed_user = (
-        api_data.get("authed_user") if isinstance(api_data.get("authed_user"), dict) else {}
-    )
+    authed_user = api_data.get("authed_user")
+    authed_user = authed_user if isinstance(authed_user, dict) else {}
     webhook = api_data.get("incoming_webhook")
 
     values: dict[str, Any] = {

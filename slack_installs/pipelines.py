@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from django.core.mail import mail_admins
 from django.http import HttpRequest
@@ -29,6 +29,7 @@ from .exceptions import SlackAPIError
 logger = logging.getLogger(__name__)
 
 StepFunction = Callable[[HttpRequest, dict[str, Any]], tuple[HttpRequest, dict[str, Any]]]
+_StepT = TypeVar("_StepT", bound=StepFunction)
 
 SECRET_KEYS = frozenset({"access_token", "refresh_token", "id_token", "client_secret"})
 
@@ -57,10 +58,16 @@ def _label_of(function: Callable[..., Any]) -> str:
     return function.__name__.replace("_", " ").capitalize()
 
 
-def register(function: StepFunction | None = None, *, label: str | None = None) -> Any:
+@overload
+def register(function: _StepT, *, label: str | None = None) -> _StepT: ...
+@overload
+def register(function: None = None, *, label: str | None = None) -> Callable[[_StepT], _StepT]: ...
+def register(
+    function: _StepT | None = None, *, label: str | None = None
+) -> _StepT | Callable[[_StepT], _StepT]:
     """Make a function a step staff can pick: ``@register`` or ``@register(label="...")``."""
 
-    def decorate(func: StepFunction) -> StepFunction:
+    def decorate(func: _StepT) -> _StepT:
         path = path_of(func)
         _registered[path] = Step(path, func, label or _label_of(func))
         return func
@@ -134,7 +141,9 @@ def _looks_secret(value: str) -> bool:
 
 
 @register(label="Link the Django user")
-def link_django_user(request: HttpRequest, api_data: dict[str, Any]):
+def link_django_user(
+    request: HttpRequest, api_data: dict[str, Any]
+) -> tuple[HttpRequest, dict[str, Any]]:
     """Link the logged-in Django user to the installation and the installer's user token."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -151,7 +160,9 @@ def link_django_user(request: HttpRequest, api_data: dict[str, Any]):
 
 @register(label="Send a welcome message")
 @sensitive_variables()  # tokens and secrets stay out of error reports
-def send_welcome_message(request: HttpRequest, api_data: dict[str, Any]):
+def send_welcome_message(
+    request: HttpRequest, api_data: dict[str, Any]
+) -> tuple[HttpRequest, dict[str, Any]]:
     """Send the installer a direct message from the bot saying the app is ready."""
     installation = request.slack_installation  # type: ignore[attr-defined]
     app = request.slack_app  # type: ignore[attr-defined]
@@ -170,7 +181,9 @@ def send_welcome_message(request: HttpRequest, api_data: dict[str, Any]):
 
 
 @register(label="Email the site admins")
-def notify_admins(request: HttpRequest, api_data: dict[str, Any]):
+def notify_admins(
+    request: HttpRequest, api_data: dict[str, Any]
+) -> tuple[HttpRequest, dict[str, Any]]:
     """Email the site's ADMINS that a workspace installed the app."""
     installation = request.slack_installation  # type: ignore[attr-defined]
     app = request.slack_app  # type: ignore[attr-defined]
@@ -187,7 +200,9 @@ def notify_admins(request: HttpRequest, api_data: dict[str, Any]):
 
 
 @register(label="Log Slack's answer (redacted)")
-def log_api_data(request: HttpRequest, api_data: dict[str, Any]):
+def log_api_data(
+    request: HttpRequest, api_data: dict[str, Any]
+) -> tuple[HttpRequest, dict[str, Any]]:
     """Log Slack's oauth.v2.access answer with every token and webhook URL removed."""
     logger.info("Slack install of %s: %s", request.slack_app.slug, redact(api_data))  # type: ignore[attr-defined]
     return request, api_data

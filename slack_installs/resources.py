@@ -13,12 +13,12 @@ import datetime
 import functools
 import io
 import json
-from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from collections.abc import Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import tablib
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, Model, OuterRef, Q, QuerySet
 from django.utils.encoding import force_str
 from import_export import fields, resources, widgets
 
@@ -77,7 +77,14 @@ def _escaped(render: Any) -> Any:
     return render_escaped
 
 
-class StreamingExportMixin:
+# The mixin calls the resource it is mixed into; type checkers see that resource as its base.
+if TYPE_CHECKING:
+    _ResourceBase = resources.ModelResource[Any]
+else:
+    _ResourceBase = object
+
+
+class StreamingExportMixin(_ResourceBase):
     """Export rows straight from ``values_list``, as a dataset or a stream of bytes.
 
     Every exported field needs an ``attribute`` that ``values_list`` understands (a
@@ -93,14 +100,21 @@ class StreamingExportMixin:
 
     def _export_queryset(self, queryset: QuerySet | None) -> QuerySet:
         if queryset is None:
-            queryset = self.get_queryset()  # type: ignore[attr-defined]
-        return self.prepare_export_queryset(self.filter_export(queryset))  # type: ignore[attr-defined]
+            queryset = self.get_queryset()
+        return self.prepare_export_queryset(self.filter_export(queryset))
 
-    def _check_allowlist(self, export_fields: list[fields.Field]) -> None:
-        model = self._meta.model  # type: ignore[attr-defined]
+    def _model(self) -> type[Model]:
+        # The stubs allow an "app.Model" label; import-export's metaclass resolves it to the class.
+        return cast(type[Model], self._meta.model)
+
+    def _allowlisted_attributes(self, export_fields: list[fields.Field]) -> list[str]:
+        """The ``values_list`` names of ``export_fields``; raise on any that is not allowed."""
+        model = self._model()
+        attributes = []
         for field in export_fields:
             if not field.attribute:
                 raise ImproperlyConfigured(f"export field {field.column_name!r} has no attribute")
+            attributes.append(field.attribute)
             try:
                 model_field = model._meta.get_field(field.attribute.split("__")[0])
             except FieldDoesNotExist:
@@ -110,11 +124,12 @@ class StreamingExportMixin:
                     f"{type(self).__name__} must not export the encrypted field "
                     f"{model_field.name!r}"
                 )
+        return attributes
 
     def iter_export_rows(
         self,
         queryset: QuerySet | None = None,
-        export_fields: Iterable[str] | None = None,
+        export_fields: Sequence[str] | None = None,
         *,
         native: bool = False,
     ) -> Iterator[list[Any]]:
@@ -123,8 +138,8 @@ class StreamingExportMixin:
         ``native`` keeps booleans and numbers as such (JSON, XLSX); otherwise every
         cell is text (CSV).
         """
-        selected = self.get_export_fields(export_fields)  # type: ignore[attr-defined]
-        self._check_allowlist(selected)
+        selected = self.get_export_fields(export_fields)
+        attributes = self._allowlisted_attributes(selected)
         renders = []
         for field in selected:
             render = field.widget.render
@@ -133,7 +148,7 @@ class StreamingExportMixin:
             renders.append(functools.partial(render, force_native_type=True) if native else render)
         rows = (
             self._export_queryset(queryset)
-            .values_list(*[field.attribute for field in selected])
+            .values_list(*attributes)
             .iterator(chunk_size=self.chunk_size)
         )
         for values in rows:
@@ -142,24 +157,25 @@ class StreamingExportMixin:
     def export(self, queryset: QuerySet | None = None, **kwargs: Any) -> tablib.Dataset:
         """A ``tablib.Dataset`` built from the same rows the streams use."""
         export_fields = kwargs.get("export_fields")
-        self.before_export(queryset, **kwargs)  # type: ignore[attr-defined]
-        dataset = tablib.Dataset(headers=self.get_export_headers(export_fields))  # type: ignore[attr-defined]
+        # None when exporting get_queryset(), as import-export's own export() passes it.
+        self.before_export(queryset, **kwargs)  # type: ignore[arg-type]
+        dataset = tablib.Dataset(headers=self.get_export_headers(export_fields))
         native = bool(kwargs.get("force_native_type"))
         for row in self.iter_export_rows(queryset, export_fields, native=native):
             dataset.append(row)
-        self.after_export(queryset, dataset, **kwargs)  # type: ignore[attr-defined]
+        self.after_export(queryset, dataset, **kwargs)  # type: ignore[arg-type]
         return dataset
 
     def import_data(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} is export-only")
 
     def stream_csv(
-        self, queryset: QuerySet | None = None, export_fields: Iterable[str] | None = None
+        self, queryset: QuerySet | None = None, export_fields: Sequence[str] | None = None
     ) -> Iterator[bytes]:
         """Yield a UTF-8 CSV file in chunks of a few hundred rows."""
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(self.get_export_headers(export_fields))  # type: ignore[attr-defined]
+        writer.writerow(self.get_export_headers(export_fields))
         for count, row in enumerate(self.iter_export_rows(queryset, export_fields), start=1):
             writer.writerow(row)
             if count % ROWS_PER_CHUNK == 0:
@@ -169,10 +185,10 @@ class StreamingExportMixin:
         yield buffer.getvalue().encode("utf-8")
 
     def stream_json(
-        self, queryset: QuerySet | None = None, export_fields: Iterable[str] | None = None
+        self, queryset: QuerySet | None = None, export_fields: Sequence[str] | None = None
     ) -> Iterator[bytes]:
         """Yield a JSON array of objects (one per row, keyed by column) in chunks."""
-        headers = self.get_export_headers(export_fields)  # type: ignore[attr-defined]
+        headers = self.get_export_headers(export_fields)
         parts = ["["]
         rows = self.iter_export_rows(queryset, export_fields, native=True)
         for count, row in enumerate(rows, start=1):
@@ -189,15 +205,15 @@ class StreamingExportMixin:
         self,
         file: IO[bytes],
         queryset: QuerySet | None = None,
-        export_fields: Iterable[str] | None = None,
+        export_fields: Sequence[str] | None = None,
     ) -> None:
         """Write an XLSX workbook to ``file`` row by row (openpyxl's write-only mode)."""
         from openpyxl import Workbook
         from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
         workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(title=str(self._meta.model._meta.verbose_name_plural)[:31])  # type: ignore[attr-defined]
-        sheet.append(self.get_export_headers(export_fields))  # type: ignore[attr-defined]
+        sheet = workbook.create_sheet(title=str(self._model()._meta.verbose_name_plural)[:31])
+        sheet.append(self.get_export_headers(export_fields))
         for row in self.iter_export_rows(queryset, export_fields, native=True):
             sheet.append(
                 [

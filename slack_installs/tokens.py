@@ -10,6 +10,7 @@ A token that is not due costs one query and no lock.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -184,7 +185,12 @@ def get_user_token(
         )
     user_token = candidates[0]
     _check_user_token(user_token)
-    if is_due(user_token.expires_at) and has_stored_value(user_token, "refresh_token"):
+    expires_at = user_token.expires_at
+    if (
+        expires_at is not None
+        and is_due(expires_at)
+        and has_stored_value(user_token, "refresh_token")
+    ):
         if user_token.installation.needs_reinstall_at is not None:
             raise TokenRefreshError(
                 f"Slack refused to refresh a token of installation {user_token.installation_id}:"
@@ -193,7 +199,7 @@ def get_user_token(
         return _refreshed_unless_still_valid(
             lambda: refresh_user_token(user_token).access_token,
             current=lambda: user_token.access_token,
-            still_valid=user_token.expires_at > timezone.now(),
+            still_valid=expires_at > timezone.now(),
             what=f"the user token of {slack_user_id}",
         )
     return user_token.access_token
@@ -393,12 +399,12 @@ def refresh_due_tokens(
 
     for installation in due_bot_tokens().select_related("app"):
         label = f"bot token of {installation} ({installation.app.slug}, #{installation.pk})"
-        attempt("bot", label, lambda row=installation: refresh_bot_token(row))
+        attempt("bot", label, functools.partial(refresh_bot_token, installation))
     for user_token in due_user_tokens().select_related("installation__app"):
         installation = user_token.installation
         label = (
             f"user token of {user_token.slack_user_id} on {installation} "
             f"({installation.app.slug}, #{installation.pk})"
         )
-        attempt("user", label, lambda row=user_token: refresh_user_token(row))
+        attempt("user", label, functools.partial(refresh_user_token, user_token))
     return outcomes

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from django import forms
 from django.core import serializers
 from django.core.exceptions import FieldError
 from django.core.management import call_command
@@ -140,3 +141,26 @@ def test_refresh_from_db_keeps_the_stored_ciphertext(installation):
     installation.save()
     assert raw_column("slack_installs_installation", "bot_token", installation.pk) == before
     assert installation.bot_token == slack_payloads.BOT_TOKEN
+
+
+def test_formfield_is_a_write_only_optional_input():
+    field = Installation._meta.get_field("bot_token").formfield()
+    assert isinstance(field, forms.CharField)
+    assert not field.required
+    assert isinstance(field.widget, forms.PasswordInput)
+    assert not field.widget.render_value
+
+
+@pytest.mark.parametrize("by_position", [False, True])
+def test_formfield_takes_djangos_form_class(by_position):
+    model_field = Installation._meta.get_field("bot_token")
+    field = (
+        model_field.formfield(forms.RegexField, regex=r"^xox")
+        if by_position
+        else model_field.formfield(form_class=forms.RegexField, regex=r"^xox")
+    )
+    assert isinstance(field, forms.RegexField)
+    assert isinstance(field.widget, forms.PasswordInput)
+    assert field.clean("xoxb-1") == "xoxb-1"
+    with pytest.raises(forms.ValidationError):
+        field.clean("not-a-token")

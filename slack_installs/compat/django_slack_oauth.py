@@ -381,7 +381,8 @@ def _fill_in(installation: Installation, extras: dict[str, Any], slack_user_id: 
     """Complete an installation this import made with what a v1 answer knows: the team
     name, the classic bot's token (under ``bot``; its installer becomes the
     installation's) and the incoming webhook."""
-    bot = extras.get("bot") if isinstance(extras.get("bot"), dict) else {}
+    bot = extras.get("bot")
+    bot = bot if isinstance(bot, dict) else {}
     webhook = extras.get("incoming_webhook")
     webhook = webhook if isinstance(webhook, dict) else {}
     changed = False

@@ -31,6 +31,7 @@ from logging import Logger
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 try:
@@ -151,7 +152,7 @@ class DjangoInstallationStore(InstallationStore):
     def logger(self) -> Logger:
         return self._logger
 
-    def _rows(self, enterprise_id: str, team_id: str):
+    def _rows(self, enterprise_id: str, team_id: str) -> QuerySet[Installation]:
         return Installation.objects.filter(
             app_id=_app_pk(self.app_slug), enterprise_id=enterprise_id, team_id=team_id
         )

@@ -432,7 +432,7 @@ class FakeSlack(WebAPI):
 
     # --- WSGI -----------------------------------------------------------------------------
 
-    def wsgi_app(self, environ: dict[str, Any], start_response: Callable[..., Any]):
+    def wsgi_app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         """The WSGI application; mount it elsewhere if you prefer another server."""
         path = environ.get("PATH_INFO", "")
         verb = environ.get("REQUEST_METHOD", "GET")

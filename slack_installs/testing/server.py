@@ -10,7 +10,7 @@ import logging
 import socketserver
 import sys
 import threading
-from typing import Any
+from typing import IO, Any, cast
 from urllib.parse import urlsplit
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
@@ -22,6 +22,8 @@ class DropConnection(Exception):  # noqa: N818  (a signal, not an error)
 
 
 class _ServerHandler(ServerHandler):
+    request_handler: WSGIRequestHandler  # set as wsgiref's own handle() does, for logging
+
     def handle_error(self) -> None:
         if isinstance(sys.exc_info()[1], DropConnection):
             return  # nothing is written: the client sees the connection close
@@ -43,8 +45,10 @@ class _RequestHandler(WSGIRequestHandler):
             return
         if not self.parse_request():
             return
+        # wfile writes and flushes, all ServerHandler does with it; typeshed asks for IO[bytes].
+        wfile = cast(IO[bytes], self.wfile)
         handler = _ServerHandler(
-            self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=True
+            self.rfile, wfile, self.get_stderr(), self.get_environ(), multithread=True
         )
         handler.request_handler = self
         handler.run(self.server.get_app())  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import wire
 from .records import FakeApp, IssuedToken, Message, Workspace
@@ -52,8 +52,12 @@ class Webhook:
 class WebAPI:
     """The Web API half of ``FakeSlack``, which owns the state and calls these under its lock."""
 
-    # Provided by FakeSlack: the state, the app lookup and the failure injection.
-    url: str
+    # Provided by FakeSlack: its URL, the state, the app lookup and the failure injection.
+    if TYPE_CHECKING:
+
+        @property
+        def url(self) -> str: ...
+
     app: Callable[[str], FakeApp | None]
     _serve: Callable[..., wire.Answer]
     _lock: threading.RLock
