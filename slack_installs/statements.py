@@ -15,13 +15,18 @@ it has just written.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.db import connections, router
-from django.db.models import Model
+from django.db.models import Field, Model
 
 ModelT = TypeVar("ModelT", bound=Model)
 T = TypeVar("T")
+
+
+def _field(model: type[Model], name: str) -> Field[Any, Any]:
+    # Every name given to these helpers is a concrete field, never a reverse relation.
+    return cast("Field[Any, Any]", model._meta.get_field(name))
 
 
 def _connection(model: type[Model]) -> tuple[str, Any]:
@@ -48,7 +53,9 @@ def _row_converters(model: type[Model], connection: Any) -> list[tuple[int, Any,
     plan = []
     for position, field in enumerate(model._meta.concrete_fields):
         column = field.get_col(model._meta.db_table)
-        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        # Field.get_db_converters (from_db_value) is Django's, missing from django-stubs.
+        field_converters = field.get_db_converters(connection)  # type: ignore[attr-defined]
+        converters = connection.ops.get_db_converters(column) + field_converters
         if converters:
             plan.append((position, column, converters))
     return plan
@@ -61,13 +68,14 @@ def _instance_from_row(model: type[ModelT], alias: str, connection: Any, row: An
     for position, column, converters in plan:
         for convert in converters:
             values[position] = convert(values[position], column, connection)
-    return model.from_db(alias, None, values)
+    # None: the row holds every concrete field, which Django accepts and django-stubs does not know.
+    return model.from_db(alias, None, values)  # type: ignore[arg-type]
 
 
 def get_by(model: type[ModelT], field_name: str, value: Any) -> ModelT | None:
     """The row whose unique field ``field_name`` equals ``value``, or None."""
     alias, connection = _connection(model)
-    field = model._meta.get_field(field_name)
+    field = _field(model, field_name)
 
     def build() -> str:
         meta = model._meta
@@ -139,10 +147,10 @@ def upsert(instance: ModelT, *, unique_fields: list[str], update_fields: list[st
     def build() -> str:
         meta = model._meta
         quote = connection.ops.quote_name
-        conflict = _quoted_columns(connection, (meta.get_field(name) for name in unique_fields))
+        conflict = _quoted_columns(connection, (_field(model, name) for name in unique_fields))
         updates = ", ".join(
             f"{quote(column)} = excluded.{quote(column)}"
-            for column in (meta.get_field(name).column for name in update_fields)
+            for column in (_field(model, name).column for name in update_fields)
         )
         sql = f"{_insert_sql(model, connection)} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
         if returning:
@@ -156,9 +164,7 @@ def upsert(instance: ModelT, *, unique_fields: list[str], update_fields: list[st
         if returning:
             return _instance_from_row(model, alias, connection, cursor.fetchone())
     # Databases without RETURNING (SQLite before 3.35): read the row back by its key.
-    lookup = {
-        name: getattr(instance, model._meta.get_field(name).attname) for name in unique_fields
-    }
+    lookup = {name: getattr(instance, _field(model, name).attname) for name in unique_fields}
     return model._default_manager.db_manager(alias).get(**lookup)
 
 
@@ -173,11 +179,11 @@ def update(
 
     def build() -> str:
         quote = connection.ops.quote_name
-        assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in values)
+        assignments = ", ".join(f"{quote(_field(model, name).column)} = %s" for name in values)
         conditions = [f"{quote(meta.pk.column)} = %s"]
         for name, value in where.items():
             test = "IS NULL" if value is None else "= %s"
-            conditions.append(f"{quote(meta.get_field(name).column)} {test}")
+            conditions.append(f"{quote(_field(model, name).column)} {test}")
         return (
             f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608
             f"WHERE {' AND '.join(conditions)}"
@@ -186,12 +192,12 @@ def update(
     shape = (tuple(values), tuple((name, value is None) for name, value in where.items()))
     sql = _cached(connection, ("update", model, shape), build)
     params = [
-        meta.get_field(name).get_db_prep_save(_pk_of(value), connection)
+        _field(model, name).get_db_prep_save(_pk_of(value), connection)
         for name, value in values.items()
     ]
     params.append(meta.pk.get_db_prep_value(pk, connection))
     params += [
-        meta.get_field(name).get_db_prep_value(_pk_of(value), connection)
+        _field(model, name).get_db_prep_value(_pk_of(value), connection)
         for name, value in where.items()
         if value is not None
     ]
