@@ -314,6 +314,7 @@ class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):
                     "team_name",
                     "enterprise_id",
                     "enterprise_name",
+                    "enterprise_url",
                     "is_enterprise_install",
                 ]
             },
