@@ -328,6 +328,7 @@ class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):  # type: i
                     "team_name",
                     "enterprise_id",
                     "enterprise_name",
+                    "enterprise_url",
                     "is_enterprise_install",
                 ]
             },

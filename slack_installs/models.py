@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +21,25 @@ SCOPES_VALIDATOR = RegexValidator(
 
 def split_scopes(value: str) -> list[str]:
     return [scope for scope in (value or "").split(",") if scope]
+
+
+_SLACK_ID = re.compile(r"^[A-Z0-9]{2,32}$")
+_WEB_URL = URLValidator(schemes=["http", "https"])
+
+
+def web_url(value: object, limit: int = 200) -> str:
+    """``value`` when it is an absolute http(s) URL of at most ``limit`` characters, else ``""``.
+
+    For URLs that come from Slack's answers and end up in a link: anything else
+    (``javascript:``, a relative path, a clipped URL) is dropped, never stored or shown.
+    """
+    if not isinstance(value, str) or not value or len(value) > limit:
+        return ""
+    try:
+        _WEB_URL(value)
+    except ValidationError:
+        return ""
+    return value
 
 
 class SlackApp(models.Model):
@@ -86,6 +108,13 @@ class Installation(models.Model):
     )
     enterprise_id = models.CharField(_("enterprise id"), max_length=32, blank=True, default="")
     enterprise_name = models.CharField(_("enterprise name"), max_length=200, blank=True)
+    enterprise_url = models.URLField(
+        _("enterprise URL"),
+        max_length=200,
+        blank=True,
+        default="",
+        help_text=_("The org's Slack URL, from auth.test, for an org-wide install."),
+    )
     team_id = models.CharField(
         _("team id"),
         max_length=32,
@@ -122,6 +151,12 @@ class Installation(models.Model):
         blank=True,
         help_text=_("Set when Slack refused to refresh a rotating token."),
     )
+    custom_values = models.JSONField(
+        _("custom values"),
+        default=dict,
+        blank=True,
+        help_text=_("Extra values an app keeps per installation (slack_sdk's custom_values)."),
+    )
 
     objects = InstallationQuerySet.as_manager()
 
@@ -149,6 +184,29 @@ class Installation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def add_workspaces_url(self) -> str:
+        """Slack's page where an org admin adds this org-wide install to workspaces.
+
+        An org-wide install is in no workspace until an admin adds it there. Empty for a
+        workspace install, or when the app's ``app_id`` is unknown.
+        """
+        app_id = self.app.app_id
+        if not self.is_enterprise_install or not _SLACK_ID.match(app_id or ""):
+            return ""
+        path = f"manage/organization/apps/profile/{app_id}/workspaces/add"
+        enterprise_url = web_url(self.enterprise_url)
+        if enterprise_url:
+            # The form slack_sdk's RedirectUriPageRenderer uses.
+            return f"{enterprise_url.rstrip('/')}/{path}"
+        if not _SLACK_ID.match(self.enterprise_id or ""):
+            return ""
+        # The form Slack's docs on org-wide apps give.
+        return (
+            f"https://app.slack.com/manage/{self.enterprise_id}"
+            f"/integrations/profile/{app_id}/workspaces/add"
+        )
 
 
 class UserToken(models.Model):

@@ -29,7 +29,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import client, statements
 from .conf import app_settings
 from .exceptions import InvalidState, SlackAPIError
-from .models import Installation, OAuthAttempt, SlackApp, UserToken
+from .models import Installation, OAuthAttempt, SlackApp, UserToken, web_url
 from .pipelines import redact, run_pipelines
 from .signals import installation_completed
 from .tokens import expiry_of
@@ -300,9 +300,11 @@ def _names_a_workspace(api_data: dict[str, Any]) -> bool:
 
 @sensitive_variables("api_data", "token")
 def _bot_details(api_data: dict[str, Any]) -> dict[str, str]:
-    """Ask ``auth.test`` for what ``oauth.v2.access`` leaves out (the bot id).
+    """Ask ``auth.test`` for what ``oauth.v2.access`` leaves out: the bot id and, for an
+    org-wide install, the org's Slack URL (``url``), as Bolt's ``OAuthFlow`` does.
 
-    The install does not depend on it: when ``auth.test`` fails the bot id stays blank.
+    The install does not depend on it: when ``auth.test`` fails, the row keeps what it
+    had (nothing, on a first install).
     """
     token = api_data.get("access_token")
     if not isinstance(token, str) or not token:
@@ -312,7 +314,10 @@ def _bot_details(api_data: dict[str, Any]) -> dict[str, str]:
     except SlackAPIError as exc:
         logger.warning("auth.test after an install failed (%s): bot id left blank", exc.code)
         return {}
-    return {"bot_id": str(answer.get("bot_id") or "")}
+    details = {"bot_id": str(answer.get("bot_id") or "")}
+    if api_data.get("is_enterprise_install") and isinstance(answer.get("url"), str):
+        details["enterprise_url"] = answer["url"]
+    return details
 
 
 def _text(container: Any, key: str, limit: int = 200) -> str:
@@ -329,6 +334,9 @@ def save_installation(
     bot_details: dict[str, str] | None = None,
 ) -> Installation:
     """Create or update the one installation of ``app`` in the workspace or org of ``api_data``.
+
+    ``bot_details`` is what ``auth.test`` added: ``bot_id`` and, for an org-wide install,
+    ``enterprise_url``. ``custom_values`` are never touched: a re-install keeps them.
 
     Call inside a transaction, so that the installation and its user token are saved together.
     """
@@ -355,6 +363,10 @@ def save_installation(
     }
     if bot_details and bot_details.get("bot_id"):
         values["bot_id"] = bot_details["bot_id"][:32]
+    # Only an http(s) URL: it becomes a link on the success page.
+    enterprise_url = web_url(bot_details.get("enterprise_url")) if bot_details else ""
+    if is_org_wide and enterprise_url:
+        values["enterprise_url"] = enterprise_url
     if isinstance(webhook, dict) and webhook.get("url"):
         values.update(
             incoming_webhook_url=str(webhook["url"]),

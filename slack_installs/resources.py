@@ -266,6 +266,7 @@ class InstallationResource(ExportResource):
             "team_name",
             "enterprise_id",
             "enterprise_name",
+            "enterprise_url",
             "is_enterprise_install",
             "bot_user_id",
             "bot_id",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core import signing
 from django.core.validators import slug_re
 from django.db import transaction
 from django.http import (
@@ -28,8 +30,10 @@ from . import events as slack_events
 from . import oauth, statements
 from .conf import app_settings
 from .exceptions import InvalidState
-from .models import SlackApp
+from .models import Installation, SlackApp
 from .oauth import ERROR_CODE
+
+_ENTERPRISE_ID = re.compile(r"^E[A-Z0-9]{2,31}$")
 
 
 class NoLocalsExceptionReporterFilter(SafeExceptionReporterFilter):
@@ -150,13 +154,26 @@ def callback(request: HttpRequest, slug: str) -> HttpResponse:
         outcome.attempt.next_url
         or app.success_url
         or app_settings.SUCCESS_URL
-        or f"{_success_path()}?{urlencode({'app': app.slug})}"
+        or success_page_url(app, outcome.installation)
     )
     return HttpResponseRedirect(target)
 
 
-def _success_path() -> str:
-    return reverse("slack_installs:success")
+def _enterprise_signer(app: SlackApp) -> signing.Signer:
+    return signing.Signer(salt=f"slack_installs.success:{app.slug}")
+
+
+def success_page_url(app: SlackApp, installation: Installation | None = None) -> str:
+    """The built-in success page for an install of ``app``.
+
+    For an org-wide install it carries ``enterprise``: the org's id, signed for this app,
+    so the page can tell the admin the next step without anyone being able to ask it
+    which orgs installed the app.
+    """
+    query = {"app": app.slug}
+    if installation is not None and installation.is_enterprise_install:
+        query["enterprise"] = _enterprise_signer(app).sign(installation.enterprise_id)
+    return f"{reverse('slack_installs:success')}?{urlencode(query)}"
 
 
 def _app_named_in(request: HttpRequest) -> SlackApp | None:
@@ -165,10 +182,43 @@ def _app_named_in(request: HttpRequest) -> SlackApp | None:
     return SlackApp.objects.filter(slug=slug).first() if slug_re.match(slug) else None
 
 
+def _org_wide_install(request: HttpRequest, app: SlackApp | None) -> Installation | None:
+    """The active org-wide installation of ``app`` that ``?enterprise=`` names, if any.
+
+    Only a display hint: it must carry our signature for this app and name an org-wide
+    installation that is still active, otherwise the page is the workspace one.
+    """
+    hint = request.GET.get("enterprise", "")
+    if app is None or not hint or len(hint) > 200:
+        return None
+    try:
+        enterprise_id = _enterprise_signer(app).unsign(hint)
+    except signing.BadSignature:
+        return None
+    if not _ENTERPRISE_ID.match(enterprise_id):
+        return None
+    installation = Installation.objects.filter(
+        app=app,
+        enterprise_id=enterprise_id,
+        team_id="",
+        is_enterprise_install=True,
+        revoked_at__isnull=True,
+    ).first()
+    if installation is not None:
+        installation.app = app
+    return installation
+
+
 @require_GET
 def success(request: HttpRequest) -> HttpResponse:
     app = _app_named_in(request)
-    return render(request, "slack_installs/install_success.html", {"slack_app": app})
+    org_install = _org_wide_install(request, app)
+    context = {
+        "slack_app": app,
+        "org_install": org_install,
+        "add_workspaces_url": org_install.add_workspaces_url if org_install else "",
+    }
+    return render(request, "slack_installs/install_success.html", context)
 
 
 @require_GET

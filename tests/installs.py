@@ -45,6 +45,19 @@ def make_installation(app: SlackApp, *, user_token: bool = True, **fields: Any) 
     return installation
 
 
+def make_org_installation(app: SlackApp, **fields: Any) -> Installation:
+    """An active org-wide (Enterprise Grid) installation: no team, a ``W`` bot user."""
+    values: dict[str, Any] = {
+        "team_id": "",
+        "team_name": "",
+        "enterprise_id": "E0GRID",
+        "enterprise_name": "Grid Inc",
+        "is_enterprise_install": True,
+        "bot_user_id": "W0BOT",
+    }
+    return make_installation(app, **{**values, **fields})
+
+
 def consent_at_fake(fake_slack, authorize: str, slug: str, **consent: Any) -> str:
     """The fake Slack's consent page answers ``authorize``; return where it sends the browser.
 

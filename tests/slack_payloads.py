@@ -70,16 +70,30 @@ def oauth_v2_access(
     return data
 
 
-def auth_test(*, team_id: str = "T0001", bot_id: str = "B0BOT") -> dict[str, Any]:
-    return {
+def auth_test(
+    *,
+    team_id: str = "T0001",
+    bot_id: str = "B0BOT",
+    url: str = "https://acme.slack.com/",
+    enterprise_id: str | None = None,
+    org_wide: bool = False,
+) -> dict[str, Any]:
+    """``auth.test`` of a bot token: ``url`` is the workspace's, or the org's for an
+    org-wide token (Bolt keeps that one as ``enterprise_url``)."""
+    data: dict[str, Any] = {
         "ok": True,
-        "url": "https://acme.slack.com/",
+        "url": url,
         "team": "Acme",
         "user": "bot",
         "team_id": team_id,
-        "user_id": "U0BOT",
+        "user_id": "W0BOT" if org_wide else "U0BOT",
         "bot_id": bot_id,
     }
+    if enterprise_id:
+        data["enterprise_id"] = enterprise_id
+    if org_wide:
+        data["is_enterprise_install"] = True
+    return data
 
 
 def error(code: str) -> dict[str, Any]:

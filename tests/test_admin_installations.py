@@ -15,7 +15,12 @@ from django.utils import timezone
 from slack_installs.models import Installation, SlackApp, UserToken
 from slack_installs.signals import installation_revoked
 from tests import slack_payloads
-from tests.installs import assert_no_secret, make_installation, staff_user
+from tests.installs import (
+    assert_no_secret,
+    make_installation,
+    make_org_installation,
+    staff_user,
+)
 
 CHANGELIST = "/admin/slack_installs/installation/"
 REVOKE_URL = "https://slack.test/api/auth.revoke"
@@ -41,15 +46,7 @@ def other_app(db):
 
 def test_changelist_shows_installs_and_no_secret(admin_client, slack_app):
     make_installation(slack_app, team_name="Acme Corp", team_id="T0ACME")
-    make_installation(
-        slack_app,
-        team_id="",
-        team_name="",
-        enterprise_id="E0GRID",
-        enterprise_name="Grid Inc",
-        is_enterprise_install=True,
-        bot_user_id="W0BOT",
-    )
+    make_org_installation(slack_app)
     response = admin_client.get(CHANGELIST)
     assert response.status_code == 200
     html = response.content.decode()
@@ -158,6 +155,19 @@ def test_detail_shows_token_tails_only(admin_client, slack_app):
     assert f"set, ends in …{slack_payloads.USER_TOKEN[-4:]}" in html  # the inline
     assert slack_payloads.WEBHOOK_URL[-4:] not in html.replace("#general", "")
     assert 'name="_save"' not in html  # nothing to edit
+
+
+def test_detail_shows_the_org_url_read_only(admin_client, slack_app):
+    installation = make_org_installation(
+        slack_app, enterprise_url="https://grid-org.enterprise.slack.com/"
+    )
+    response = admin_client.get(change_url(installation))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Enterprise URL" in html
+    assert "https://grid-org.enterprise.slack.com/" in html
+    assert 'name="enterprise_url"' not in html  # shown, not an input
+    assert "enterprise_url" in response.context["adminform"].readonly_fields
 
 
 def test_detail_of_a_revoked_install(admin_client, slack_app):

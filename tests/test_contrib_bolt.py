@@ -621,7 +621,8 @@ def test_bolt_refreshes_a_rotating_token_and_saves_it_encrypted(client, slack_ap
     assert installation.bot_refresh_token == new_refresh.value
 
 
-def test_bolts_own_oauth_flow_on_our_stores(slack_app, fake_slack):
+def bolt_oauth_flow(slack_app, fake_slack, **consent):
+    """Bolt's own install and callback on our stores; return the callback and its state."""
     fake_slack.register_slack_app(slack_app)
     store = DjangoInstallationStore(app="acme")
     bolt = App(
@@ -645,7 +646,7 @@ def test_bolts_own_oauth_flow_on_our_stores(slack_app, fake_slack):
     cookie = started.headers["set-cookie"][0].split(";")[0]
     state = cookie.split("=", 1)[1]
     assert OAuthAttempt.objects.get().state_digest == digest(state)
-    back = parse_qs(urlsplit(fake_slack.consent(started.headers["location"][0])).query)
+    back = parse_qs(urlsplit(fake_slack.consent(started.headers["location"][0], **consent)).query)
     assert back["state"] == [state]
     code = back["code"][0]
 
@@ -655,6 +656,11 @@ def test_bolts_own_oauth_flow_on_our_stores(slack_app, fake_slack):
             BoltRequest(body="", query=query, headers={"cookie": cookie})
         )
 
+    return callback, code, state
+
+
+def test_bolts_own_oauth_flow_on_our_stores(slack_app, fake_slack):
+    callback, code, state = bolt_oauth_flow(slack_app, fake_slack)
     finished = callback()
     assert finished.status == 200, finished.body
     [bot] = fake_slack.tokens(kind="bot")
@@ -676,3 +682,101 @@ def test_bolts_own_oauth_flow_on_our_stores(slack_app, fake_slack):
     replay = callback()
     assert replay.status == 401  # Bolt: invalid_state
     assert len(fake_slack.calls_to("oauth.v2.access")) == 1
+
+
+def test_bolts_own_org_wide_install_keeps_the_org_url(slack_app, fake_slack):
+    callback, _, _ = bolt_oauth_flow(slack_app, fake_slack, workspace="E0GLOBEX01")
+    assert callback().status == 200
+    installation = Installation.objects.get()
+    assert (installation.enterprise_id, installation.team_id) == ("E0GLOBEX01", "")
+    # Bolt took it from auth.test's url, as our own callback does.
+    assert installation.enterprise_url == "https://globex.enterprise.slack.com/"
+    found = DjangoInstallationStore(app="acme").find_installation(
+        enterprise_id="E0GLOBEX01", team_id=None, is_enterprise_install=True
+    )
+    assert found.enterprise_url == "https://globex.enterprise.slack.com/"
+
+
+# --- enterprise_url and custom_values --------------------------------------------------
+
+ORG_URL = "https://starship.enterprise.slack.com/"
+
+
+def org_installation(**overrides) -> SdkInstallation:
+    values = dict(
+        team_id=None,
+        team_name=None,
+        is_enterprise_install=True,
+        bot_user_id="W111",
+        enterprise_url=ORG_URL,
+        custom_values={"plan": "pro", "channels": ["C1", "C2"]},
+    )
+    return sdk_installation(**{**values, **overrides})
+
+
+def test_enterprise_url_and_custom_values_are_stored_and_read_back(store):
+    store.save(org_installation())
+    row = Installation.objects.get()
+    assert row.enterprise_url == ORG_URL
+    assert row.custom_values == {"plan": "pro", "channels": ["C1", "C2"]}
+
+    found = store.find_installation(enterprise_id="E111", team_id=None)
+    assert found.enterprise_url == ORG_URL
+    assert found.custom_values == {"plan": "pro", "channels": ["C1", "C2"]}
+    assert found.get_custom_value("plan") == "pro"
+    assert found.to_dict()["plan"] == "pro"
+    bot = store.find_bot(enterprise_id="E111", team_id=None)
+    assert bot.custom_values == {"plan": "pro", "channels": ["C1", "C2"]}
+
+    # A workspace's installation has neither unless it was given them.
+    store.save(sdk_installation())
+    workspace = store.find_installation(enterprise_id="E111", team_id="T111")
+    assert (workspace.enterprise_url, workspace.custom_values) == (None, {})
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "/relative/", "not a url", ""])
+def test_an_enterprise_url_that_is_not_http_is_dropped(store, url):
+    store.save(org_installation(enterprise_url=url))
+    assert Installation.objects.get().enterprise_url == ""
+    assert store.find_installation(enterprise_id="E111", team_id=None).enterprise_url is None
+
+
+def test_custom_values_follow_the_rules_of_newer_and_older_saves(store):
+    first = time.time() - 300
+    store.save(org_installation(installed_at=first))
+
+    # slack_sdk's TokenRotator saves a copy with the same installed_at: values kept.
+    copy = store.find_installation(enterprise_id="E111", team_id=None)
+    rotated = SdkInstallation(**{**copy.to_dict_for_copying(), "bot_token": BOT_B})
+    store.save(rotated)
+    row = Installation.objects.get()
+    assert row.bot_token == BOT_B
+    assert row.custom_values == {"plan": "pro", "channels": ["C1", "C2"]}
+
+    # The app changes them and saves what it read: replaced, a removed key is gone.
+    copy = store.find_installation(enterprise_id="E111", team_id=None)
+    copy.custom_values = {"plan": "enterprise"}
+    store.save(copy)
+    assert Installation.objects.get().custom_values == {"plan": "enterprise"}
+
+    # An older copy changes nothing; a new install brings its own values.
+    store.save(org_installation(installed_at=first - 100, custom_values={"plan": "old"}))
+    assert Installation.objects.get().custom_values == {"plan": "enterprise"}
+    store.save(org_installation(installed_at=first + 100, custom_values={}, enterprise_url=None))
+    row = Installation.objects.get()
+    assert row.custom_values == {}
+    assert row.enterprise_url == ORG_URL  # an install that does not know it keeps it
+
+
+def test_save_bot_stores_custom_values(store):
+    store.save(org_installation())
+    bot = store.find_bot(enterprise_id="E111", team_id=None)
+    bot.set_custom_value("plan", "team")
+    store.save_bot(bot)
+    assert Installation.objects.get().custom_values == {"plan": "team", "channels": ["C1", "C2"]}
+
+
+def test_custom_values_that_json_cannot_hold_save_nothing(store):
+    with pytest.raises(TypeError):
+        store.save(org_installation(custom_values={"when": object()}))
+    assert Installation.objects.count() == 0

@@ -49,6 +49,7 @@ def test_workspace_install_with_user_token_webhook_and_rotation(client, fake_sla
         "Globex Corporation",
     )
     assert installation.is_enterprise_install is False
+    assert installation.enterprise_url == ""  # a workspace of the org, not the org
     assert installation.bot_token == bot.value
     assert installation.bot_token.startswith("xoxe.xoxb-1-")
     assert installation.bot_refresh_token == refresh_tokens["bot"]
@@ -94,6 +95,22 @@ def test_org_wide_install(client, fake_slack, helper_app):
     assert installation.bot_user_id.startswith("W")
     assert installation.bot_token == fake_slack.tokens(kind="bot")[0].value
     assert str(installation) == "Globex Corporation (org-wide)"
+    assert installation.enterprise_url == "https://globex.enterprise.slack.com/"  # auth.test
+
+    # The success page sends the org admin on to add the app to workspaces.
+    assert response["Location"].startswith("/slack/success/?app=acme-helper&enterprise=E0GLOBEX01")
+    page = client.get(response["Location"]).content.decode()
+    assert "added to your organization, Globex Corporation, but not yet" in page
+    assert "Choose the workspaces it should be added to" in page  # no app id yet: no link
+    assert "manage/" not in page
+    helper_app.app_id = "A0HELPER01"
+    helper_app.save()
+    page = client.get(response["Location"]).content.decode()
+    link = (
+        "https://globex.enterprise.slack.com/manage/organization/apps/profile/A0HELPER01"
+        "/workspaces/add"
+    )
+    assert f'<a href="{link}" rel="noreferrer">Choose the workspaces</a>' in page
 
 
 def test_cancel_on_the_consent_page(client, fake_slack, helper_app):

@@ -23,7 +23,12 @@ from slack_installs.resources import (
     OAuthAttemptResource,
     escape_formula,
 )
-from tests.installs import assert_no_secret, make_installation, staff_user
+from tests.installs import (
+    assert_no_secret,
+    make_installation,
+    make_org_installation,
+    staff_user,
+)
 
 CHANGELIST = "/admin/slack_installs/installation/"
 EXPORT_URL = f"{CHANGELIST}export/"
@@ -35,6 +40,7 @@ COLUMNS = [
     "team_name",
     "enterprise_id",
     "enterprise_name",
+    "enterprise_url",
     "is_enterprise_install",
     "bot_user_id",
     "bot_id",
@@ -110,6 +116,23 @@ def test_export_has_the_allowlisted_columns_and_no_secret(
     assert by_team["Live"]["team_id"] == "T0LIVE"
     assert str(by_team["Live"]["id"]) == str(live.pk)
     assert by_team["Gone"]["revoked_at"].startswith(str(timezone.now().year))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+def test_export_has_the_org_url_of_an_org_wide_install(admin_client, slack_app, fmt):
+    make_installation(slack_app, team_name="Workspace")
+    make_org_installation(
+        slack_app,
+        team_name="Org",
+        enterprise_url="https://grid-org.enterprise.slack.com/",
+        custom_values={"plan": "canary-custom-value"},
+    )
+    content = export(admin_client, fmt)
+    rows = {row["team_name"]: row for row in rows_of(fmt, content)}
+    assert rows["Org"]["enterprise_url"] == "https://grid-org.enterprise.slack.com/"
+    assert rows["Workspace"]["enterprise_url"] in ("", None)
+    cells = [str(cell) for row in rows.values() for cell in row.values()]
+    assert not any("canary-custom-value" in cell for cell in cells)  # custom values stay out
 
 
 def test_xlsx_is_a_real_workbook(admin_client, slack_app):

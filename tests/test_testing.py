@@ -379,8 +379,12 @@ def test_auth_test_tells_who_the_token_is(fake):
     assert bot.bot_id.startswith("B")
     org = install(fake, workspace="E0GLOBEX01")
     org_me = api(fake, "auth.test", org["access_token"])
-    assert org_me["url"] == "https://globex.enterprise.slack.com/"
+    assert org_me["url"] == "https://globex.enterprise.slack.com/"  # the org's URL
     assert org_me["is_enterprise_install"] is True
+    standalone = install(fake, workspace="T0ACME0001")
+    acme_me = api(fake, "auth.test", standalone["access_token"])
+    assert acme_me["url"] == "https://acme.slack.com/"
+    assert "enterprise_id" not in acme_me and acme_me["is_enterprise_install"] is False
 
 
 def test_token_errors(fake):

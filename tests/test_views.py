@@ -13,10 +13,11 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from slack_installs import pipelines
+from slack_installs import oauth, pipelines
 from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
+from slack_installs.views import success_page_url
 from tests import slack_payloads
-from tests.slack_mocks import ACCESS_URL, AUTH_TEST_URL, answer_install
+from tests.slack_mocks import ACCESS_URL, AUTH_TEST_URL, ORG_URL, answer_install
 
 CALLBACK = "/slack/acme/oauth/callback/"
 
@@ -187,6 +188,224 @@ def test_org_wide_install_is_stored_with_an_empty_team_id(client, slack_app, moc
     assert installation.is_enterprise_install is True
     assert installation.bot_user_id == "W0BOT"
     assert str(installation) == "Grid Org (org-wide)"
+
+
+GRID_ORG = {"id": "E0001", "name": "Grid Org"}
+ADD_WORKSPACES = f"{ORG_URL}manage/organization/apps/profile/A0ACME/workspaces/add"
+
+
+def install_org_wide(client, mocked_slack, **answer):
+    """An org-wide install of ``acme`` through the callback; return the callback's response."""
+    state = start(client)
+    answer_install(mocked_slack, org_wide=True, enterprise=GRID_ORG, **answer)
+    response = client.get(CALLBACK, {"code": "c", "state": state})
+    assert response.status_code == 302
+    return response
+
+
+def test_org_wide_install_keeps_the_org_url_from_auth_test(client, slack_app, mocked_slack):
+    install_org_wide(client, mocked_slack)
+    assert Installation.objects.get().enterprise_url == ORG_URL
+    who = mocked_slack.calls[1].request
+    assert who.url == AUTH_TEST_URL
+    assert who.headers["Authorization"] == f"Bearer {slack_payloads.BOT_TOKEN}"
+
+
+def test_a_workspace_install_keeps_no_enterprise_url(client, slack_app, mocked_slack):
+    state = start(client)
+    answer_install(mocked_slack, enterprise=GRID_ORG, team_id="T0GRID")  # in the org
+    client.get(CALLBACK, {"code": "c", "state": state})
+    installation = Installation.objects.get()
+    assert (installation.team_id, installation.enterprise_id) == ("T0GRID", "E0001")
+    assert installation.enterprise_url == ""  # auth.test's url is the workspace's
+
+
+def test_save_installation_keeps_an_org_url_only_for_an_org_wide_install(slack_app):
+    details = {"bot_id": "B0BOT", "enterprise_url": ORG_URL}
+    workspace = oauth.save_installation(
+        slack_app, slack_payloads.oauth_v2_access(enterprise=GRID_ORG), bot_details=details
+    )
+    org = oauth.save_installation(
+        slack_app,
+        slack_payloads.oauth_v2_access(org_wide=True, enterprise=GRID_ORG),
+        bot_details=details,
+    )
+    assert (workspace.enterprise_url, org.enterprise_url) == ("", ORG_URL)
+    assert Installation.objects.get(pk=org.pk).enterprise_url == ORG_URL
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "/manage/",
+        "ftp://grid-org.enterprise.slack.com/",
+        "https://",
+        "https://grid-org.enterprise.slack.com/ x",
+        f"https://grid-org.enterprise.slack.com/{'a' * 200}",
+        "",
+    ],
+)
+def test_an_org_url_that_is_not_http_is_ignored(client, slack_app, mocked_slack, url):
+    install_org_wide(client, mocked_slack, auth_url=url)
+    installation = Installation.objects.get()
+    assert installation.enterprise_url == ""
+    assert installation.bot_id == "B0BOT"  # the rest of auth.test's answer still counts
+
+
+def test_a_failed_auth_test_keeps_the_org_url_of_an_earlier_install(
+    client, slack_app, mocked_slack
+):
+    install_org_wide(client, mocked_slack)
+    state = start(client)
+    mocked_slack.add(
+        responses.POST,
+        ACCESS_URL,
+        json=slack_payloads.oauth_v2_access(
+            org_wide=True, enterprise=GRID_ORG, bot_token="xoxb-second-token"
+        ),
+    )
+    mocked_slack.add(responses.POST, AUTH_TEST_URL, json=slack_payloads.error("ratelimited"))
+    assert client.get(CALLBACK, {"code": "c2", "state": state}).status_code == 302
+    installation = Installation.objects.get()
+    assert installation.bot_token == "xoxb-second-token"
+    assert installation.enterprise_url == ORG_URL
+
+
+def test_a_reinstall_keeps_custom_values(client, slack_app, mocked_slack):
+    install_org_wide(client, mocked_slack)
+    Installation.objects.update(custom_values={"plan": "pro", "seats": 40})
+    install_org_wide(client, mocked_slack, bot_token="xoxb-second-token")
+    installation = Installation.objects.get()
+    assert installation.bot_token == "xoxb-second-token"
+    assert installation.custom_values == {"plan": "pro", "seats": 40}
+
+
+# --- the success page after an org-wide install -----------------------------------------
+
+
+def test_org_wide_success_page_links_to_slacks_add_workspaces_page(client, slack_app, mocked_slack):
+    slack_app.app_id = "A0ACME"
+    slack_app.save()
+    response = install_org_wide(client, mocked_slack)
+    location = urlsplit(response["Location"])
+    assert location.path == "/slack/success/"
+    query = parse_qs(location.query)
+    assert query["app"] == ["acme"]
+    assert query["enterprise"][0].startswith("E0001:")  # the org's id, signed
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Acme Bot is installed" in html
+    assert "added to your organization, Grid Org, but not yet to any of its workspaces" in html
+    assert f'<a href="{ADD_WORKSPACES}" rel="noreferrer">Choose the workspaces</a>' in html
+    assert "added to your workspace" not in html
+
+
+def test_without_the_org_url_the_link_goes_to_app_slack_com(client, slack_app, mocked_slack):
+    slack_app.app_id = "A0ACME"
+    slack_app.save()
+    response = install_org_wide(client, mocked_slack, auth_url="not a url")
+    html = client.get(response["Location"]).content.decode()
+    expected = "https://app.slack.com/manage/E0001/integrations/profile/A0ACME/workspaces/add"
+    assert f'<a href="{expected}" rel="noreferrer">Choose the workspaces</a>' in html
+
+
+def test_without_an_app_id_the_next_step_has_no_link(client, slack_app, mocked_slack):
+    assert slack_app.app_id == ""
+    response = install_org_wide(client, mocked_slack)
+    html = client.get(response["Location"]).content.decode()
+    assert "Choose the workspaces it should be added to, in your organization" in html
+    assert "manage/" not in html
+    assert "added to your workspace" not in html
+
+
+def test_a_workspace_install_gets_the_workspace_page(client, slack_app, mocked_slack):
+    slack_app.app_id = "A0ACME"
+    slack_app.save()
+    state = start(client)
+    answer_install(mocked_slack, enterprise=GRID_ORG)
+    response = client.get(CALLBACK, {"code": "c", "state": state})
+    assert response["Location"] == "/slack/success/?app=acme"
+    html = client.get(response["Location"]).content.decode()
+    assert "The Slack app was added to your workspace." in html
+    assert "Choose the workspaces" not in html
+
+
+@pytest.mark.parametrize("where", ["next", "app", "setting"])
+def test_org_wide_install_sent_elsewhere_gets_no_hint(
+    client, slack_app, mocked_slack, settings, where
+):
+    slack_app.app_id = "A0ACME"
+    if where == "app":
+        slack_app.success_url = "/welcome/"
+    slack_app.save()
+    if where == "setting":
+        settings.SLACK_INSTALLS = {**settings.SLACK_INSTALLS, "SUCCESS_URL": "/welcome/"}
+    state = start(client, **({"next": "/welcome/"} if where == "next" else {}))
+    answer_install(mocked_slack, org_wide=True, enterprise=GRID_ORG)
+    response = client.get(CALLBACK, {"code": "c", "state": state})
+    assert (response.status_code, response["Location"]) == (302, "/welcome/")
+    assert Installation.objects.get().enterprise_url == ORG_URL
+
+
+def org_page(client, **query) -> str:
+    response = client.get("/slack/success/", query)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_org_hint_must_be_signed_for_the_app(client, slack_app, mocked_slack):
+    slack_app.app_id = "A0ACME"
+    slack_app.save()
+    other = SlackApp.objects.create(
+        name="Other", slug="other", client_id="3.4", client_secret="s2", app_id="A0OTHER"
+    )
+    install_org_wide(client, mocked_slack)
+    installation = Installation.objects.get()
+    good = parse_qs(urlsplit(success_page_url(slack_app, installation)).query)["enterprise"][0]
+    assert "Choose the workspaces" in org_page(client, app="acme", enterprise=good)
+
+    signed_for_other = parse_qs(urlsplit(success_page_url(other, installation)).query)
+    for hint in [
+        "E0001",  # the bare id: anyone could ask which orgs installed the app
+        good[:-1] + ("A" if good[-1] != "A" else "B"),
+        good.replace("E0001", "E0002"),
+        signed_for_other["enterprise"][0],
+        good + "\x00",
+        "x" * 500,
+    ]:
+        html = org_page(client, app="acme", enterprise=hint)
+        assert "Choose the workspaces" not in html, hint
+        assert "added to your workspace" in html
+    # Signed for another app, shown on that app's page: it has no org-wide install there.
+    assert "Choose the workspaces" not in org_page(
+        client, app="other", enterprise=signed_for_other["enterprise"][0]
+    )
+    assert "Choose the workspaces" not in org_page(client, enterprise=good)  # no app
+
+
+def test_the_org_hint_needs_an_active_org_wide_installation(client, slack_app, mocked_slack):
+    install_org_wide(client, mocked_slack)
+    installation = Installation.objects.get()
+    url = success_page_url(slack_app, installation)
+    assert "Choose the workspaces" in client.get(url).content.decode()
+    Installation.objects.update(revoked_at=timezone.now())
+    assert "Choose the workspaces" not in client.get(url).content.decode()
+
+
+def test_a_workspace_installation_gets_no_hint(slack_app):
+    installation = Installation.objects.create(app=slack_app, team_id="T0001")
+    assert success_page_url(slack_app, installation) == "/slack/success/?app=acme"
+    assert success_page_url(slack_app) == "/slack/success/?app=acme"
+
+
+def test_the_org_name_on_the_page_is_escaped(client, slack_app, mocked_slack):
+    install_org_wide(client, mocked_slack)
+    Installation.objects.update(enterprise_name="<script>alert(1)</script>")
+    html = client.get(success_page_url(slack_app, Installation.objects.get())).content.decode()
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
 def test_reinstall_updates_the_same_row_with_new_tokens(client, slack_app, mocked_slack):

@@ -12,6 +12,10 @@ How slack_sdk's objects map onto our rows:
   installer (``installer_user_id``, ``installed_at``);
 * one ``UserToken`` row per Slack user who granted user scopes.
 
+``enterprise_url`` and ``custom_values`` live on the installation row, so there is
+one set per workspace (or org): a ``save()`` or ``save_bot()`` that may update the
+row replaces the stored ``custom_values`` with the saved object's.
+
 ``save()`` of an installation newer than the row (a new install) takes over the
 installer, the webhook and the bot; one with the row's ``installed_at`` (a copy
 made by slack_sdk's ``TokenRotator``) only updates the tokens; an older one
@@ -46,7 +50,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from django.views.decorators.debug import sensitive_variables
 
 from ..conf import app_settings
-from ..models import Installation, OAuthAttempt, SlackApp, UserToken
+from ..models import Installation, OAuthAttempt, SlackApp, UserToken, web_url
 from ..oauth import STATE_BYTES, digest
 from ..revocation import revoke_installation, wipe_user_tokens
 
@@ -136,6 +140,7 @@ def _bot_fields(row: Installation) -> dict[str, Any]:
         "bot_token_expires_at": _to_epoch(row.bot_token_expires_at),
         "is_enterprise_install": row.is_enterprise_install,
         "installed_at": row.installed_at.timestamp(),
+        "custom_values": dict(row.custom_values or {}),
     }
 
 
@@ -169,6 +174,9 @@ class DjangoInstallationStore(InstallationStore):
             row, newness = self._locked_row(key, _to_datetime(installation.installed_at))
             if newness >= 0:
                 self._set_names(row, installation)
+                self._set_custom_values(row, installation)
+                # Only an http(s) URL is kept: it becomes a link on our success page.
+                row.enterprise_url = web_url(installation.enterprise_url) or row.enterprise_url
             if newness > 0:
                 row.installer_user_id = _clip(installation.user_id, 32)
                 if installation.incoming_webhook_url:
@@ -208,6 +216,7 @@ class DjangoInstallationStore(InstallationStore):
                 self.logger.info("Not saving a bot older than the stored one (%s)", key)
                 return
             self._set_names(row, bot)
+            self._set_custom_values(row, bot)
             self._set_bot(row, bot)
             row.save()
 
@@ -248,6 +257,15 @@ class DjangoInstallationStore(InstallationStore):
         row.enterprise_name = _clip(source.enterprise_name, 200) or row.enterprise_name
         if row.team_id:
             row.team_name = _clip(source.team_name, 200) or row.team_name
+
+    @staticmethod
+    def _set_custom_values(row: Installation, source: SdkInstallation | Bot) -> None:
+        # The saved object holds the values it was read with (slack_sdk copies them when
+        # it rotates tokens), so it replaces them; it must hold only what JSON can store.
+        values = source.custom_values
+        if not isinstance(values, dict):
+            raise TypeError("custom_values must be a dict")
+        row.custom_values = dict(values)
 
     @staticmethod
     @sensitive_variables()  # tokens and secrets stay out of error reports
@@ -324,6 +342,7 @@ class DjangoInstallationStore(InstallationStore):
             incoming_webhook_channel=row.incoming_webhook_channel or None,
             incoming_webhook_channel_id=row.incoming_webhook_channel_id or None,
             incoming_webhook_configuration_url=row.incoming_webhook_configuration_url or None,
+            enterprise_url=row.enterprise_url or None,
             token_type="bot" if fields["bot_token"] else None,
         )
 
