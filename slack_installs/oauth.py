@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 STATE_BYTES = 32  # 256 bits of randomness
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{20,100}$")
 _TEAM_SHAPE = re.compile(r"^[A-Z0-9]{2,32}$")
+_APP_ID_SHAPE = re.compile(r"^A[A-Z0-9]{2,31}$")
 ERROR_CODE = re.compile(r"^[a-z0-9_]{1,100}$")
 
 
@@ -263,6 +264,7 @@ def _exchange_and_save(
     user = user if user is not None and user.is_authenticated else None
     with transaction.atomic():
         installation = save_installation(app, api_data, user=user, bot_details=bot_details)
+        _learn_app_id(app, api_data)
         _finish(
             attempt,
             OAuthAttempt.Status.SUCCEEDED,
@@ -286,6 +288,16 @@ def _exchange_and_save(
         api_data=redacted,
     )
     return InstallOutcome(attempt=attempt, installation=installation)
+
+
+def _learn_app_id(app: SlackApp, api_data: dict[str, Any]) -> None:
+    """Fill in a blank ``SlackApp.app_id`` from Slack's answer (links to the app's pages on
+    Slack need it); an app id staff entered is never overwritten."""
+    app_id = api_data.get("app_id")
+    if app.app_id or not isinstance(app_id, str) or not _APP_ID_SHAPE.match(app_id):
+        return
+    if statements.update(SlackApp, app.pk, {"app_id": app_id}, where={"app_id": ""}):
+        app.app_id = app_id
 
 
 def _names_a_workspace(api_data: dict[str, Any]) -> bool:

@@ -179,7 +179,7 @@ def success_page_url(app: SlackApp, installation: Installation | None = None) ->
 def _app_named_in(request: HttpRequest) -> SlackApp | None:
     """The app of ``?app=<slug>``; anything but a slug names none (PostgreSQL refuses NUL)."""
     slug = request.GET.get("app", "")
-    return SlackApp.objects.filter(slug=slug).first() if slug_re.match(slug) else None
+    return statements.get_by(SlackApp, "slug", slug) if slug_re.match(slug) else None
 
 
 def _org_wide_install(request: HttpRequest, app: SlackApp | None) -> Installation | None:

@@ -37,11 +37,12 @@ def oauth_v2_access(
     webhook_url: str | None = None,
     org_wide: bool = False,
     rotating: bool = False,
+    app_id: str | None = "A0001",
 ) -> dict[str, Any]:
-    """A successful ``oauth.v2.access`` answer."""
+    """A successful ``oauth.v2.access`` answer (without ``app_id`` when it is None)."""
     data: dict[str, Any] = {
         "ok": True,
-        "app_id": "A0001",
+        "app_id": app_id,
         "team": None if org_wide else {"id": team_id, "name": team_name},
         "enterprise": enterprise,
         "is_enterprise_install": org_wide,
@@ -60,6 +61,8 @@ def oauth_v2_access(
         data["authed_user"].update(scope=user_scopes, access_token=user_token, token_type="user")
         if rotating:
             data["authed_user"].update(expires_in=43200, refresh_token=USER_REFRESH_TOKEN)
+    if app_id is None:
+        del data["app_id"]
     if webhook_url:
         data["incoming_webhook"] = {
             "channel": "#general",

@@ -313,11 +313,34 @@ def test_without_the_org_url_the_link_goes_to_app_slack_com(client, slack_app, m
 
 def test_without_an_app_id_the_next_step_has_no_link(client, slack_app, mocked_slack):
     assert slack_app.app_id == ""
-    response = install_org_wide(client, mocked_slack)
+    response = install_org_wide(client, mocked_slack, app_id=None)
     html = client.get(response["Location"]).content.decode()
     assert "Choose the workspaces it should be added to, in your organization" in html
     assert "manage/" not in html
     assert "added to your workspace" not in html
+
+
+def test_an_install_fills_in_a_blank_app_id_from_slacks_answer(client, slack_app, mocked_slack):
+    assert slack_app.app_id == ""
+    response = install_org_wide(client, mocked_slack)
+    assert SlackApp.objects.values_list("app_id", flat=True).get(pk=slack_app.pk) == "A0001"
+    html = client.get(response["Location"]).content.decode()
+    assert "/apps/profile/A0001/workspaces/add" in html
+
+
+@pytest.mark.parametrize(
+    ("configured", "answered", "kept"),
+    [("A0STAFF", "A0001", "A0STAFF"), ("", "<script>", ""), ("", "", "")],
+)
+def test_an_app_id_is_never_overwritten_nor_taken_when_malformed(
+    client, slack_app, mocked_slack, configured, answered, kept
+):
+    SlackApp.objects.filter(pk=slack_app.pk).update(app_id=configured)
+    state = start(client)
+    answer_install(mocked_slack, app_id=answered)
+    assert client.get(CALLBACK, {"code": "c", "state": state}).status_code == 302
+    assert SlackApp.objects.values_list("app_id", flat=True).get(pk=slack_app.pk) == kept
+    assert Installation.objects.count() == 1
 
 
 def test_a_workspace_install_gets_the_workspace_page(client, slack_app, mocked_slack):
