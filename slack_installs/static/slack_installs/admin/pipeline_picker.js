@@ -35,7 +35,8 @@
       controls.appendChild(button("\u2191", "Move " + name + " up", function () {
         var previous = row.previousElementSibling;
         if (previous) {
-          list.insertBefore(row, previous);
+          // Move the neighbour, not this row: a moved element loses the keyboard focus.
+          list.insertBefore(previous, row.nextElementSibling);
           renumber(list);
         }
       }));
@@ -46,7 +47,9 @@
           renumber(list);
         }
       }));
-      row.insertBefore(controls, row.firstChild);
+      // In the position input's place, so the focus order follows the layout.
+      var position = row.querySelector("[data-position]");
+      row.insertBefore(controls, position ? position.closest("label") : null);
     });
     renumber(list);
   }
