@@ -11,6 +11,7 @@ cheaper; the ratio of the floor to Bolt shows how much of the target is reachabl
 from __future__ import annotations
 
 import datetime
+import json
 import secrets
 from types import SimpleNamespace
 
@@ -21,6 +22,7 @@ from django.utils import timezone
 from slack_installs import client, crypto
 from slack_installs.conf import app_settings
 from slack_installs.oauth import authorize_url, digest
+from slack_installs.pipelines import redact
 
 COOKIE = "floor_browser"
 
@@ -72,7 +74,8 @@ def callback(request: HttpRequest, slug: str) -> HttpResponse:
         app_id, client_id, stored_secret = cursor.fetchone()
         cursor.execute(
             "UPDATE slack_installs_oauthattempt SET consumed_at = %s WHERE state_digest = %s "
-            "AND app_id = %s AND browser_digest = %s AND consumed_at IS NULL AND expires_at > %s",
+            "AND app_id = %s AND browser_digest = %s AND status = 'pending' "
+            "AND consumed_at IS NULL AND expires_at > %s",
             [now, state_digest, app_id, digest(request.COOKIES[COOKIE]), now],
         )
         if cursor.rowcount != 1:
@@ -120,7 +123,7 @@ def callback(request: HttpRequest, slug: str) -> HttpResponse:
         (installation_id,) = cursor.fetchone()
         cursor.execute(
             "UPDATE slack_installs_oauthattempt SET status = 'succeeded', finished_at = %s, "
-            "installation_id = %s WHERE id = %s",
-            [now, installation_id, attempt_id],
+            "installation_id = %s, response = %s WHERE id = %s",
+            [now, installation_id, json.dumps(redact(answer)), attempt_id],
         )
     return HttpResponseRedirect("/installed/")

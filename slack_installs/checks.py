@@ -84,6 +84,44 @@ def check_pipeline_paths(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     return messages
 
 
+SUPPORTED_VENDORS = ("postgresql", "sqlite")
+
+
+@register("slack_installs")
+def check_database(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The install path needs one database for its models, with INSERT ... ON CONFLICT."""
+    from .models import Installation, OAuthAttempt, SlackApp, UserToken
+
+    models = (SlackApp, Installation, UserToken, OAuthAttempt)
+    aliases = {router.db_for_write(model) for model in models}
+    if len(aliases) > 1:
+        return [
+            Error(
+                "Your database routers send slack_installs' models to different databases "
+                f"({', '.join(sorted(aliases))}).",
+                hint="An install saves its installation, user token and attempt in one "
+                "transaction: route every model of the app slack_installs to one database.",
+                id="slack_installs.E006",
+            )
+        ]
+    (alias,) = aliases
+    connection = connections[alias]
+    if (
+        connection.vendor not in SUPPORTED_VENDORS
+        or not connection.features.supports_update_conflicts_with_target
+    ):
+        return [
+            Error(
+                f"The database {alias!r} ({connection.display_name}) cannot hold "
+                "slack_installs' models.",
+                hint="Use PostgreSQL, or SQLite 3.24 or later for development: installs are "
+                "saved with INSERT ... ON CONFLICT DO UPDATE.",
+                id="slack_installs.E005",
+            )
+        ]
+    return []
+
+
 @register("slack_installs", Tags.database)
 def check_keys_in_use(
     app_configs: Any = None, databases: Any = None, **kwargs: Any

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -198,8 +199,10 @@ class Installation(models.Model):
         path = f"manage/organization/apps/profile/{app_id}/workspaces/add"
         enterprise_url = web_url(self.enterprise_url)
         if enterprise_url:
-            # The form slack_sdk's RedirectUriPageRenderer uses.
-            return f"{enterprise_url.rstrip('/')}/{path}"
+            # The form slack_sdk's RedirectUriPageRenderer uses; only the org URL's origin
+            # counts, so a query or fragment in it cannot end up inside the link.
+            origin = urlsplit(enterprise_url)
+            return f"{origin.scheme}://{origin.netloc}/{path}"
         if not _SLACK_ID.match(self.enterprise_id or ""):
             return ""
         # The form Slack's docs on org-wide apps give.

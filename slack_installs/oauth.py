@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -262,7 +262,7 @@ def _exchange_and_save(
     redacted = redact(api_data)
     user = getattr(request, "user", None)
     user = user if user is not None and user.is_authenticated else None
-    with transaction.atomic():
+    with transaction.atomic(using=router.db_for_write(Installation)):
         installation = save_installation(app, api_data, user=user, bot_details=bot_details)
         _learn_app_id(app, api_data)
         _finish(
@@ -334,7 +334,8 @@ def _bot_details(api_data: dict[str, Any]) -> dict[str, str]:
 
 def _text(container: Any, key: str, limit: int = 200) -> str:
     value = container.get(key) if isinstance(container, dict) else None
-    return str(value)[:limit] if value is not None else ""
+    # PostgreSQL refuses NUL in text columns; Slack never sends one, a forged answer might.
+    return str(value).replace("\x00", "")[:limit] if value is not None else ""
 
 
 @sensitive_variables("api_data", "values", "user_token", "authed_user", "webhook")

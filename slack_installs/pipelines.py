@@ -115,17 +115,20 @@ def run_pipelines(
 
 
 def redact(data: Any) -> Any:
-    """Return a copy of Slack's JSON with every token and webhook URL removed."""
+    """Return a copy of Slack's JSON with every token and webhook URL removed.
+
+    NUL characters are dropped too: the copy is stored, and PostgreSQL's JSON refuses them.
+    """
     if isinstance(data, dict):
         return {
-            key: redact(value)
+            redact(key): redact(value)
             for key, value in data.items()
             if key not in SECRET_KEYS and not (key == "url" and _is_webhook_url(value))
         }
     if isinstance(data, list):
         return [redact(item) for item in data]
-    if isinstance(data, str) and _looks_secret(data):
-        return "[redacted]"
+    if isinstance(data, str):
+        return "[redacted]" if _looks_secret(data) else data.replace("\x00", "")
     return data
 
 

@@ -9,7 +9,10 @@ the ORM would store and read. They send no model signals (``pre_save``/``post_sa
 ``installation_completed`` is the signal of an install.
 
 Every statement goes to the model's write database: the install path must read what
-it has just written.
+it has just written. The upsert needs ``INSERT ... ON CONFLICT`` (PostgreSQL, SQLite 3.24+;
+system check ``slack_installs.E005``). They serve this app's plain models: no model
+inheritance, database defaults or generated fields, and an explicitly set primary key is
+not kept.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core import signing
 from django.core.validators import slug_re
-from django.db import transaction
+from django.db import router, transaction
 from django.http import (
     Http404,
     HttpRequest,
@@ -87,6 +88,11 @@ def error_message(code: str) -> str:
         "invalid_response": _(
             "Slack's answer could not be understood. Nothing was installed. Please try again."
         ),
+        "internal_error": _(
+            "Something went wrong on this site while finishing the install. Please try "
+            "again; if it keeps failing, tell the site's administrators (they can see the "
+            "details in the site's logs)."
+        ),
     }
     return messages.get(
         code,
@@ -130,9 +136,17 @@ def install(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
+def _non_atomic_everywhere(view: Any) -> Any:
+    """Exempt ``view`` from ``ATOMIC_REQUESTS`` on every database, not only ``default``: the
+    models may be routed to another one."""
+    for alias in settings.DATABASES:
+        view = transaction.non_atomic_requests(using=alias)(view)
+    return view
+
+
 # With ATOMIC_REQUESTS the claim of the state must still commit before Slack is called,
 # and pipeline steps must run after the installation is committed.
-@transaction.non_atomic_requests
+@_non_atomic_everywhere
 @require_GET
 @never_cache
 def callback(request: HttpRequest, slug: str) -> HttpResponse:
@@ -159,8 +173,12 @@ def callback(request: HttpRequest, slug: str) -> HttpResponse:
     return HttpResponseRedirect(target)
 
 
-def _enterprise_signer(app: SlackApp) -> signing.Signer:
-    return signing.Signer(salt=f"slack_installs.success:{app.slug}")
+# The success page's org hint is for the page shown right after the install, not a bookmark.
+ENTERPRISE_HINT_MAX_AGE = 3600
+
+
+def _enterprise_signer(app: SlackApp) -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=f"slack_installs.success:{app.slug}")
 
 
 def success_page_url(app: SlackApp, installation: Installation | None = None) -> str:
@@ -192,12 +210,14 @@ def _org_wide_install(request: HttpRequest, app: SlackApp | None) -> Installatio
     if app is None or not hint or len(hint) > 200:
         return None
     try:
-        enterprise_id = _enterprise_signer(app).unsign(hint)
+        enterprise_id = _enterprise_signer(app).unsign(hint, max_age=ENTERPRISE_HINT_MAX_AGE)
     except signing.BadSignature:
         return None
     if not _ENTERPRISE_ID.match(enterprise_id):
         return None
-    installation = Installation.objects.filter(
+    # Read where the callback wrote: a replica may not have the install yet.
+    installations = Installation.objects.using(router.db_for_write(Installation))
+    installation = installations.filter(
         app=app,
         enterprise_id=enterprise_id,
         team_id="",
@@ -227,7 +247,7 @@ def error(request: HttpRequest) -> HttpResponse:
     return render_error(request, request.GET.get("error", ""), app=app, status=200)
 
 
-@transaction.non_atomic_requests
+@_non_atomic_everywhere
 @csrf_exempt  # Slack cannot send a CSRF token; the request signature stands in for it.
 @require_POST
 def events(request: HttpRequest, slug: str) -> HttpResponse:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from django.contrib.auth.models import Permission, User
 
@@ -82,6 +82,13 @@ def callback_through_fake(client, fake_slack, app: SlackApp, **consent: Any) -> 
     assert response.status_code == 302
     back = urlsplit(consent_at_fake(fake_slack, response["Location"], app.slug, **consent))
     return f"{back.path}?{back.query}"
+
+
+def start_install(client, slug: str = "acme", **params: str) -> str:
+    """GET the install view of ``slug`` and return the state Slack would echo back."""
+    response = client.get(f"/slack/{slug}/install/", params)
+    assert response.status_code == 302
+    return parse_qs(urlsplit(response["Location"]).query)["state"][0]
 
 
 def install_through_fake(client, fake_slack, app: SlackApp, **consent: Any):

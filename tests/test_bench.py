@@ -60,6 +60,7 @@ def test_the_install_floor_stores_an_install_and_refuses_a_replay(db, client, fa
     attempt = OAuthAttempt.objects.get(app=app)
     assert (attempt.status, attempt.installation) == ("succeeded", installation)
     assert attempt.consumed_at is not None
+    assert attempt.response["team"]["id"] and "access_token" not in attempt.response
 
     assert client.get(callback).status_code == 400
     assert Installation.objects.filter(app=app).count() == 1

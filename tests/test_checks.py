@@ -77,3 +77,36 @@ def test_deploy_checks_raise_nothing_of_ours_with_production_like_settings(setti
     settings.SECURE_HSTS_SECONDS = 31536000
     messages = django_checks.run_checks(include_deployment_checks=True)
     assert [m.id for m in messages if m.id.startswith("slack_installs.")] == []
+
+
+def test_the_test_database_is_supported():
+    assert checks.check_database() == []
+
+
+@pytest.mark.parametrize(
+    ("vendor", "upserts"), [("mysql", False), ("oracle", True), ("sqlite", False)]
+)
+def test_e005_a_database_the_install_path_cannot_use(monkeypatch, vendor, upserts):
+    from django.db import connections
+
+    connection = connections["default"]
+    monkeypatch.setattr(connection, "vendor", vendor)
+    monkeypatch.setattr(connection.features, "supports_update_conflicts_with_target", upserts)
+    messages = checks.check_database()
+    assert ids(messages) == ["slack_installs.E005"]
+    assert "'default'" in messages[0].msg
+    assert "PostgreSQL" in messages[0].hint
+
+
+def test_e006_models_routed_to_different_databases(monkeypatch):
+    from django.db import router
+
+    from slack_installs.models import OAuthAttempt
+
+    def db_for_write(model, **hints):
+        return "attempts" if model is OAuthAttempt else "default"
+
+    monkeypatch.setattr(router, "db_for_write", db_for_write)
+    messages = checks.check_database()
+    assert ids(messages) == ["slack_installs.E006"]
+    assert "attempts, default" in messages[0].msg

@@ -68,6 +68,11 @@ def test_add_workspaces_url_prefers_the_org_url(slack_app):
     )
     installation.enterprise_url = "javascript:alert(1)//"  # written around our checks
     assert installation.add_workspaces_url.startswith("https://app.slack.com/manage/E0001/")
+    # Only the org URL's origin counts: no query or fragment ends up inside the link.
+    installation.enterprise_url = "https://grid.enterprise.slack.com/?next=x#top"
+    assert installation.add_workspaces_url == (
+        "https://grid.enterprise.slack.com/manage/organization/apps/profile/A0ACME/workspaces/add"
+    )
 
 
 @pytest.mark.parametrize(

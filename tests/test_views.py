@@ -4,31 +4,27 @@ from __future__ import annotations
 
 import base64
 import datetime
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 import responses
+from django.core import signing
 from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from slack_installs import oauth, pipelines
+from slack_installs import oauth, pipelines, views
 from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
 from slack_installs.views import success_page_url
 from tests import slack_payloads
+from tests.installs import start_install as start
 from tests.slack_mocks import ACCESS_URL, AUTH_TEST_URL, ORG_URL, answer_install
 
 CALLBACK = "/slack/acme/oauth/callback/"
 
 pytestmark = pytest.mark.django_db
-
-
-def start(client: Client, slug: str = "acme", **params: str) -> str:
-    """GET the install view and return the state Slack would echo back."""
-    response = client.get(f"/slack/{slug}/install/", params)
-    assert response.status_code == 302
-    return parse_qs(urlsplit(response["Location"]).query)["state"][0]
 
 
 def assert_nothing_saved():
@@ -406,6 +402,24 @@ def test_the_org_hint_must_be_signed_for_the_app(client, slack_app, mocked_slack
         client, app="other", enterprise=signed_for_other["enterprise"][0]
     )
     assert "Choose the workspaces" not in org_page(client, enterprise=good)  # no app
+
+
+def test_the_org_hint_expires_after_an_hour(client, slack_app, mocked_slack, monkeypatch):
+    install_org_wide(client, mocked_slack)
+    url = success_page_url(slack_app, Installation.objects.get())
+    assert "Choose the workspaces" in client.get(url).content.decode()
+    later = time.time() + views.ENTERPRISE_HINT_MAX_AGE + 1
+    monkeypatch.setattr(signing.time, "time", lambda: later)
+    html = client.get(url).content.decode()
+    assert "Choose the workspaces" not in html
+    assert "added to your workspace" in html
+
+
+def test_a_nul_in_slacks_names_is_dropped_not_an_error(client, slack_app, mocked_slack):
+    state = start(client)
+    answer_install(mocked_slack, team_name="Ac\x00me")
+    assert client.get(CALLBACK, {"code": "c", "state": state}).status_code == 302
+    assert Installation.objects.get().team_name == "Acme"
 
 
 def test_the_org_hint_needs_an_active_org_wide_installation(client, slack_app, mocked_slack):

@@ -1,0 +1,103 @@
+"""What the callback commits, and when: the claim of the state before Slack is called, then
+the installation, its user token and the attempt's outcome in one transaction.
+
+These tests use real transactions (``transactional_db``), as a web worker does.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import responses
+from django.db import connection, connections
+
+from slack_installs import statements
+from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
+from tests import slack_payloads
+from tests.installs import start_install
+from tests.slack_mocks import ACCESS_URL, AUTH_TEST_URL, answer_install
+
+CALLBACK = "/slack/acme/oauth/callback/"
+
+
+@pytest.fixture
+def app(transactional_db):
+    return SlackApp.objects.create(
+        name="Acme Bot",
+        slug="acme",
+        client_id="111.222",
+        client_secret=slack_payloads.CLIENT_SECRET,
+        bot_scopes="chat:write",
+        user_scopes="search:read",
+    )
+
+
+def test_a_failure_after_the_installation_rolls_the_whole_save_back(
+    client, app, mocked_slack, monkeypatch
+):
+    state = start_install(client)
+    answer_install(mocked_slack, user_token=slack_payloads.USER_TOKEN, user_scopes="search:read")
+    real_upsert = statements.upsert
+
+    def upsert_failing_on_the_user_token(instance, **options):
+        if isinstance(instance, UserToken):
+            raise RuntimeError("the database went away")
+        return real_upsert(instance, **options)
+
+    monkeypatch.setattr(statements, "upsert", upsert_failing_on_the_user_token)
+    response = client.get(CALLBACK, {"code": "c", "state": state})
+
+    assert response.status_code == 400
+    assert "Something went wrong on this site" in response.content.decode()
+    assert Installation.objects.count() == 0  # saved before the failure, rolled back with it
+    assert UserToken.objects.count() == 0
+    assert OAuthAttempt.objects.values_list("status", "error").get() == (
+        "failed",
+        "internal_error",
+    )
+
+
+def _claim_seen_by_another_connection() -> bool:
+    """Whether the attempt's claim is visible outside the callback's own connection."""
+    import psycopg
+
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        dbname=settings["NAME"],
+    ) as other:
+        row = other.execute(
+            "SELECT consumed_at IS NOT NULL FROM slack_installs_oauthattempt"
+        ).fetchone()
+    return bool(row and row[0])
+
+
+@pytest.mark.parametrize("atomic_requests", [False, True])
+def test_the_claim_is_committed_before_slack_is_called(client, app, mocked_slack, atomic_requests):
+    connections["default"].settings_dict["ATOMIC_REQUESTS"] = atomic_requests
+    try:
+        state = start_install(client)
+        during_the_exchange = {}
+
+        def exchange(request):
+            during_the_exchange["in_a_transaction"] = connection.in_atomic_block
+            if connection.vendor == "postgresql":
+                during_the_exchange["claim_committed"] = _claim_seen_by_another_connection()
+            return (200, {}, json.dumps(slack_payloads.oauth_v2_access()))
+
+        mocked_slack.add_callback(responses.POST, ACCESS_URL, callback=exchange)
+        mocked_slack.add(responses.POST, AUTH_TEST_URL, json=slack_payloads.auth_test())
+        response = client.get(CALLBACK, {"code": "c", "state": state})
+    finally:
+        connections["default"].settings_dict["ATOMIC_REQUESTS"] = False
+
+    assert response.status_code == 302
+    assert during_the_exchange["in_a_transaction"] is False
+    if connection.vendor == "postgresql":
+        assert during_the_exchange["claim_committed"] is True
+    assert Installation.objects.count() == 1
+    assert OAuthAttempt.objects.get().status == "succeeded"
