@@ -13,7 +13,7 @@ import responses
 from django.db import connection, connections
 
 from slack_installs import statements
-from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
+from slack_installs.models import Installation, OAuthAttempt, UserToken
 from tests import slack_payloads
 from tests.installs import start_install
 from tests.slack_mocks import ACCESS_URL, AUTH_TEST_URL, answer_install
@@ -22,15 +22,10 @@ CALLBACK = "/slack/acme/oauth/callback/"
 
 
 @pytest.fixture
-def app(transactional_db):
-    return SlackApp.objects.create(
-        name="Acme Bot",
-        slug="acme",
-        client_id="111.222",
-        client_secret=slack_payloads.CLIENT_SECRET,
-        bot_scopes="chat:write",
-        user_scopes="search:read",
-    )
+def app(transactional_db, slack_app):
+    slack_app.user_scopes = "search:read"
+    slack_app.save()
+    return slack_app
 
 
 def test_a_failure_after_the_installation_rolls_the_whole_save_back(
