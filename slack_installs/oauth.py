@@ -279,7 +279,9 @@ def _exchange_and_save(
         _finish(attempt, OAuthAttempt.Status.FAILED, error="pipeline_failed")
         return InstallOutcome(attempt=attempt, installation=installation, error="pipeline_failed")
 
-    installation_completed.send(
+    # The install is committed and succeeded: a receiver that breaks is logged, and the
+    # browser still gets the success page rather than an error for something done.
+    replies = installation_completed.send_robust(
         sender=Installation,
         app=app,
         installation=installation,
@@ -287,6 +289,14 @@ def _exchange_and_save(
         request=request,
         api_data=redacted,
     )
+    for receiver, reply in replies:
+        if isinstance(reply, Exception):
+            logger.error(
+                "A receiver of installation_completed (%s) failed after an install of %r",
+                getattr(receiver, "__qualname__", receiver),
+                app.slug,
+                exc_info=(type(reply), reply, reply.__traceback__),
+            )
     return InstallOutcome(attempt=attempt, installation=installation)
 
 

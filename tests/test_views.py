@@ -770,6 +770,37 @@ def test_installation_handed_to_receivers_carries_no_plaintext(client, slack_app
         assert slack_payloads.BOT_REFRESH_TOKEN.encode() not in blob
 
 
+def test_a_failing_receiver_is_logged_and_the_install_still_succeeds(
+    client, slack_app, mocked_slack, caplog
+):
+    from slack_installs.signals import installation_completed
+
+    heard = []
+
+    def broken_receiver(sender, installation, **kwargs):
+        raise RuntimeError("the CRM is down")
+
+    def working_receiver(sender, installation, **kwargs):
+        heard.append(installation.team_id)
+
+    installation_completed.connect(broken_receiver)
+    installation_completed.connect(working_receiver)
+    try:
+        state = start(client)
+        answer_install(mocked_slack)
+        response = client.get(CALLBACK, {"code": "c", "state": state})
+    finally:
+        installation_completed.disconnect(broken_receiver)
+        installation_completed.disconnect(working_receiver)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/slack/success/")
+    assert heard == ["T0001"]
+    assert OAuthAttempt.objects.get().status == "succeeded"
+    failures = [r for r in caplog.records if "installation_completed" in r.getMessage()]
+    assert len(failures) == 1 and "broken_receiver" in failures[0].getMessage()
+    assert failures[0].exc_info[1].args == ("the CRM is down",)
+
+
 @pytest.mark.parametrize("page", ["/slack/success/", "/slack/error/"])
 def test_success_and_error_pages_ignore_an_app_that_is_not_a_slug(client, slack_app, page):
     response = client.get(page, {"app": "acme\x00; drop"})
