@@ -24,7 +24,13 @@ def split_scopes(value: str) -> list[str]:
     return [scope for scope in (value or "").split(",") if scope]
 
 
-_SLACK_ID = re.compile(r"^[A-Z0-9]{2,32}$")
+def slack_id_shape(prefix: str = "") -> re.Pattern[str]:
+    """The shape of a Slack id (upper-case letters and digits, at most 32 characters, the
+    size of our columns), starting with ``prefix``: ``A`` for apps, ``E`` for Grid orgs."""
+    return re.compile(rf"^{prefix}[A-Z0-9]{{2,{32 - len(prefix)}}}$")
+
+
+SLACK_ID = slack_id_shape()
 _WEB_URL = URLValidator(schemes=["http", "https"])
 
 
@@ -194,7 +200,7 @@ class Installation(models.Model):
         workspace install, or when the app's ``app_id`` is unknown.
         """
         app_id = self.app.app_id
-        if not self.is_enterprise_install or not _SLACK_ID.match(app_id or ""):
+        if not self.is_enterprise_install or not SLACK_ID.match(app_id or ""):
             return ""
         path = f"manage/organization/apps/profile/{app_id}/workspaces/add"
         enterprise_url = web_url(self.enterprise_url)
@@ -203,7 +209,7 @@ class Installation(models.Model):
             # counts, so a query or fragment in it cannot end up inside the link.
             origin = urlsplit(enterprise_url)
             return f"{origin.scheme}://{origin.netloc}/{path}"
-        if not _SLACK_ID.match(self.enterprise_id or ""):
+        if not SLACK_ID.match(self.enterprise_id or ""):
             return ""
         # The form Slack's docs on org-wide apps give.
         return (

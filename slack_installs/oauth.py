@@ -29,7 +29,15 @@ from django.views.decorators.debug import sensitive_variables
 from . import client, statements
 from .conf import app_settings
 from .exceptions import InvalidState, SlackAPIError
-from .models import Installation, OAuthAttempt, SlackApp, UserToken, web_url
+from .models import (
+    SLACK_ID,
+    Installation,
+    OAuthAttempt,
+    SlackApp,
+    UserToken,
+    slack_id_shape,
+    web_url,
+)
 from .pipelines import redact, run_pipelines
 from .signals import installation_completed
 from .tokens import expiry_of
@@ -38,8 +46,7 @@ logger = logging.getLogger(__name__)
 
 STATE_BYTES = 32  # 256 bits of randomness
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{20,100}$")
-_TEAM_SHAPE = re.compile(r"^[A-Z0-9]{2,32}$")
-_APP_ID_SHAPE = re.compile(r"^A[A-Z0-9]{2,31}$")
+_APP_ID_SHAPE = slack_id_shape("A")
 ERROR_CODE = re.compile(r"^[a-z0-9_]{1,100}$")
 
 
@@ -68,7 +75,7 @@ def safe_next_url(next_url: str | None) -> str:
 
 
 def _clean_team(team: str | None) -> str:
-    return team if team and _TEAM_SHAPE.match(team) else ""
+    return team if team and SLACK_ID.match(team) else ""
 
 
 # --- Starting an install ---------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,10 +30,10 @@ from . import events as slack_events
 from . import oauth, statements
 from .conf import app_settings
 from .exceptions import InvalidState
-from .models import Installation, SlackApp
+from .models import Installation, SlackApp, slack_id_shape
 from .oauth import ERROR_CODE
 
-_ENTERPRISE_ID = re.compile(r"^E[A-Z0-9]{2,31}$")
+_ENTERPRISE_ID = slack_id_shape("E")
 
 
 class NoLocalsExceptionReporterFilter(SafeExceptionReporterFilter):
