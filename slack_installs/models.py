@@ -263,7 +263,14 @@ class OAuthAttempt(models.Model):
         DENIED = "denied", _("denied")
         FAILED = "failed", _("failed")
 
+    class Kind(models.TextChoices):
+        INSTALL = "install", _("install")
+        SIGN_IN = "sign_in", _("sign in")
+
     app = models.ForeignKey(SlackApp, on_delete=models.CASCADE, related_name="attempts")
+    # A state is claimed only by the flow that issued it: an install's state brought to the
+    # sign-in callback (or the reverse) is refused.
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.INSTALL)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
     )
@@ -299,4 +306,4 @@ class OAuthAttempt(models.Model):
         indexes = [models.Index(fields=["status", "expires_at"], name="slack_installs_att_exp_idx")]
 
     def __str__(self) -> str:
-        return f"install {self.status} at {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} {self.status} at {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
