@@ -20,9 +20,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.utils import timezone
 
 from slack_installs import client, crypto
+from slack_installs.client import redact
 from slack_installs.conf import app_settings
 from slack_installs.oauth import authorize_url, digest
-from slack_installs.pipelines import redact
 
 COOKIE = "floor_browser"
 
@@ -44,9 +44,9 @@ def install(request: HttpRequest, slug: str) -> HttpResponse:
         )
         app_id, client_id, bot_scopes, user_scopes = cursor.fetchone()
         cursor.execute(
-            "INSERT INTO slack_installs_oauthattempt (app_id, status, error, state_digest, "
+            "INSERT INTO slack_installs_oauthattempt (app_id, kind, status, error, state_digest, "
             "browser_digest, redirect_uri, next_url, team, created_at, expires_at) "
-            "VALUES (%s, 'pending', '', %s, %s, %s, '', '', %s, %s)",
+            "VALUES (%s, 'install', 'pending', '', %s, %s, %s, '', '', %s, %s)",
             [
                 app_id,
                 digest(state),

@@ -155,7 +155,7 @@ def measure(installs: int, existing: int) -> list[Result]:
             mine.median_us / 1000,
             bolt.median_us / 1000,
             "ms",
-            0.5,
+            1.0,
         ),
         Result(
             label,

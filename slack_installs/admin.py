@@ -36,11 +36,12 @@ from import_export.signals import post_export
 
 from . import slack_config
 from .admin_rotation import SecretRotationAdminMixin
+from .client import redact
 from .exceptions import DecryptionError
 from .fields import has_stored_value
 from .forms import SlackAppForm
 from .models import Installation, OAuthAttempt, SlackApp, UserToken
-from .pipelines import redact, unregistered_steps
+from .pipelines import unregistered_steps
 from .resources import InstallationResource, OAuthAttemptResource
 from .revocation import revoke_installation
 

@@ -8,12 +8,14 @@ token, a secret or a request body.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 import threading
 from typing import Any
 
 import requests
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import app_settings
@@ -132,3 +134,42 @@ def auth_revoke(token: str) -> dict[str, Any]:
 @sensitive_variables()  # tokens and secrets stay out of error reports
 def chat_post_message(token: str, *, channel: str, text: str) -> dict[str, Any]:
     return call("chat.postMessage", token=token, data={"channel": channel, "text": text})
+
+
+# --- Reading Slack's answers ----------------------------------------------------------
+
+# Keys of Slack's answers whose values are secrets, wherever they sit in the JSON.
+SECRET_KEYS = frozenset({"access_token", "refresh_token", "id_token", "client_secret"})
+
+
+def redact(data: Any) -> Any:
+    """Return a copy of Slack's JSON with every token and webhook URL removed.
+
+    NUL characters are dropped too: the copy is stored, and PostgreSQL's JSON refuses them.
+    """
+    if isinstance(data, dict):
+        return {
+            redact(key): redact(value)
+            for key, value in data.items()
+            if key not in SECRET_KEYS and not (key == "url" and _is_webhook_url(value))
+        }
+    if isinstance(data, list):
+        return [redact(item) for item in data]
+    if isinstance(data, str):
+        return "[redacted]" if _looks_secret(data) else data.replace("\x00", "")
+    return data
+
+
+def _is_webhook_url(value: Any) -> bool:
+    return isinstance(value, str) and "/services/" in value
+
+
+def _looks_secret(value: str) -> bool:
+    return value.startswith("xox") or "hooks.slack.com/" in value
+
+
+def expiry_of(expires_in: Any) -> datetime.datetime | None:
+    """When a token Slack says ``expires_in`` seconds from now expires (None: never)."""
+    if isinstance(expires_in, int) and not isinstance(expires_in, bool) and expires_in > 0:
+        return timezone.now() + datetime.timedelta(seconds=expires_in)
+    return None

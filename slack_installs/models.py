@@ -306,4 +306,5 @@ class OAuthAttempt(models.Model):
         indexes = [models.Index(fields=["status", "expires_at"], name="slack_installs_att_exp_idx")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.status} at {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
+        started = timezone.localtime(self.created_at)
+        return f"{self.get_kind_display()} {self.status} at {started:%Y-%m-%d %H:%M}"

@@ -1,9 +1,15 @@
-"""OAuth v2 installs: starting an attempt, checking its state, saving the install.
+"""The OAuth state service, and OAuth v2 installs on top of it.
 
+The state service (``issue_attempt``, ``claim_attempt``, ``finish_attempt``) serves
+every flow that sends a browser to Slack and back: our install view, Bolt's
+``OAuthFlow`` through ``contrib.bolt.DjangoOAuthStateStore``, and Sign in with Slack.
 The state is random, stored only as a SHA-256 digest in an ``OAuthAttempt`` row,
-tied to the browser through a random HttpOnly cookie (also stored as a digest)
-and consumed with one conditional UPDATE, so that of two concurrent callbacks
-with the same state exactly one wins, whichever worker serves it.
+tied to the browser through a random HttpOnly cookie (also stored as a digest) and
+claimed with one conditional UPDATE, so that of two concurrent callbacks with the
+same state exactly one wins, whichever worker serves it.
+
+The install saves its rows with the ORM (``update_or_create``), so the models'
+``pre_save``/``post_save`` signals are sent and every database Django supports works.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django.db import router, transaction
@@ -26,9 +32,11 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_variables
 
-from . import client, statements
+from . import client
+from .client import expiry_of, redact
 from .conf import app_settings
 from .exceptions import InvalidState, SlackAPIError
+from .fields import stored_form
 from .models import (
     SLACK_ID,
     Installation,
@@ -38,11 +46,12 @@ from .models import (
     slack_id_shape,
     web_url,
 )
-from .pipelines import redact, run_pipelines
+from .pipelines import run_pipelines
 from .signals import installation_completed
-from .tokens import expiry_of
 
 logger = logging.getLogger(__name__)
+
+ModelT = TypeVar("ModelT", bound=Model)
 
 STATE_BYTES = 32  # 256 bits of randomness
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{20,100}$")
@@ -78,6 +87,112 @@ def _clean_team(team: str | None) -> str:
     return team if team and SLACK_ID.match(team) else ""
 
 
+# --- The state service: issuing and claiming attempts ----------------------------------
+#
+# Every OAuth flow that sends a browser to Slack and back (installs, Bolt's OAuthFlow
+# through contrib.bolt, Sign in with Slack) keeps its state here: one ``OAuthAttempt``
+# row per flow started, the state stored only as a digest, claimed exactly once.
+
+
+def issue_attempt(
+    app: SlackApp,
+    *,
+    kind: str = OAuthAttempt.Kind.INSTALL,
+    browser_id: str | None,
+    redirect_uri: str = "",
+    next_url: str = "",
+    team: str = "",
+    user: Any = None,
+    ttl: int | None = None,
+) -> tuple[OAuthAttempt, str]:
+    """Record a pending attempt and return it with its new random state.
+
+    ``browser_id`` is the value of the browser's binding cookie; ``None`` issues a state
+    bound to no browser, which only ``claim_attempt(..., browser_id=None)`` accepts (for
+    callers that bind the browser themselves, as Bolt does with its own cookie).
+    """
+    state = secrets.token_urlsafe(STATE_BYTES)
+    now = timezone.now()
+    attempt = OAuthAttempt.objects.create(
+        app=app,
+        kind=kind,
+        state_digest=digest(state),
+        browser_digest=digest(browser_id) if browser_id is not None else "",
+        redirect_uri=redirect_uri,
+        next_url=next_url,
+        team=team,
+        created_at=now,
+        expires_at=now + datetime.timedelta(seconds=ttl or app_settings.STATE_TTL),
+        user=user,
+    )
+    return attempt, state
+
+
+def _refuse(attempt: OAuthAttempt, reason: str) -> InvalidState:
+    """Mark a still-unfinished attempt ``failed``/``invalid_state``; return the error to raise.
+
+    A finished attempt keeps its outcome: reloading the callback page of a succeeded
+    install must not rewrite the audit log (which the events endpoint relies on).
+    """
+    OAuthAttempt.objects.filter(pk=attempt.pk, finished_at__isnull=True).update(
+        status=OAuthAttempt.Status.FAILED, error="invalid_state", finished_at=timezone.now()
+    )
+    return InvalidState(reason)
+
+
+def _same_browser(attempt: OAuthAttempt, browser_id: str | None) -> bool:
+    if browser_id is None:
+        return attempt.browser_digest == ""
+    return bool(browser_id and attempt.browser_digest) and hmac.compare_digest(
+        digest(browser_id), attempt.browser_digest
+    )
+
+
+def claim_attempt(
+    app: SlackApp, state: str | None, *, kind: str, browser_id: str | None
+) -> OAuthAttempt:
+    """Find the attempt of ``state`` and claim it once; raise ``InvalidState`` otherwise.
+
+    The state must belong to ``app`` and to the flow ``kind``, be unexpired and unused,
+    and come back in the browser it was issued to (``browser_id``, as for
+    ``issue_attempt``). Of two concurrent claims exactly one wins: the conditional
+    UPDATE's row count decides, in whichever worker each runs.
+    """
+    if not isinstance(state, str) or not state or len(state) > 200:
+        raise InvalidState("the callback carries no state")
+    # Read where the attempt was written: a replica may not have it yet.
+    attempts = OAuthAttempt.objects.using(router.db_for_write(OAuthAttempt))
+    attempt = attempts.filter(state_digest=digest(state)).first()
+    if attempt is None:
+        raise InvalidState("the state is unknown")
+    if attempt.app_id != app.pk:
+        raise _refuse(attempt, "the state belongs to another app")
+    if attempt.kind != kind:
+        raise _refuse(attempt, f"the state belongs to another flow ({attempt.kind})")
+    if not _same_browser(attempt, browser_id):
+        raise _refuse(attempt, "the state belongs to another browser")
+    now = timezone.now()
+    if attempt.expires_at <= now:
+        raise _refuse(attempt, "the state has expired")
+    claimed = attempts.filter(
+        pk=attempt.pk, status=OAuthAttempt.Status.PENDING, consumed_at__isnull=True
+    ).update(consumed_at=now)
+    if not claimed:
+        raise _refuse(attempt, "the state was already used")
+    attempt.consumed_at = now
+    return attempt
+
+
+def finish_attempt(attempt: OAuthAttempt, status: str, *, error: str = "", **fields: Any) -> None:
+    """Record the outcome of a claimed attempt (its status, error code and ``fields``)."""
+    attempt.status = status
+    attempt.error = error
+    attempt.finished_at = timezone.now()
+    for name, value in fields.items():
+        setattr(attempt, name, value)
+    attempt.save(update_fields=["status", "error", "finished_at", *fields])
+
+
 # --- Starting an install ---------------------------------------------------------------
 
 
@@ -106,28 +221,26 @@ def browser_id_of(request: HttpRequest) -> str:
     return value if _TOKEN_SHAPE.match(value) else ""
 
 
+def _user_of(request: HttpRequest) -> Any:
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
 def start_install(
     request: HttpRequest, app: SlackApp, *, team: str | None = None, next_url: str | None = None
 ) -> StartedInstall:
     """Record a pending attempt and return the URL of Slack's consent page."""
     browser_id = browser_id_of(request) or secrets.token_urlsafe(STATE_BYTES)
-    state = secrets.token_urlsafe(STATE_BYTES)
     redirect_uri = redirect_uri_for(request, app)
     team = _clean_team(team)
-    now = timezone.now()
-    user = getattr(request, "user", None)
-    attempt = OAuthAttempt(
-        app=app,
-        state_digest=digest(state),
-        browser_digest=digest(browser_id),
+    attempt, state = issue_attempt(
+        app,
+        browser_id=browser_id,
         redirect_uri=redirect_uri,
         next_url=safe_next_url(next_url),
         team=team,
-        created_at=now,
-        expires_at=now + datetime.timedelta(seconds=app_settings.STATE_TTL),
-        user=user if user is not None and user.is_authenticated else None,
+        user=_user_of(request),
     )
-    statements.insert(attempt)
     url = authorize_url(app, state=state, redirect_uri=redirect_uri, team=team)
     return StartedInstall(attempt=attempt, authorize_url=url, browser_id=browser_id)
 
@@ -161,63 +274,11 @@ class InstallOutcome:
         return not self.error
 
 
-def _finish(attempt: OAuthAttempt, status: str, *, error: str = "", **fields: Any) -> None:
-    attempt.status = status
-    attempt.error = error
-    attempt.finished_at = timezone.now()
-    for name, value in fields.items():
-        setattr(attempt, name, value)
-    statements.update(
-        OAuthAttempt,
-        attempt.pk,
-        {"status": status, "error": error, "finished_at": attempt.finished_at, **fields},
-    )
-
-
-def _refuse(attempt: OAuthAttempt, reason: str) -> InvalidState:
-    """Mark a still-unfinished attempt ``failed``/``invalid_state``; return the error to raise.
-
-    A finished attempt keeps its outcome: reloading the callback page of a succeeded
-    install must not rewrite the audit log (which the events endpoint relies on).
-    """
-    statements.update(
-        OAuthAttempt,
-        attempt.pk,
-        {
-            "status": OAuthAttempt.Status.FAILED,
-            "error": "invalid_state",
-            "finished_at": timezone.now(),
-        },
-        where={"finished_at": None},
-    )
-    return InvalidState(reason)
-
-
 def consume_state(request: HttpRequest, app: SlackApp, state: str | None) -> OAuthAttempt:
-    """Find the attempt of ``state`` and claim it once; raise ``InvalidState`` otherwise."""
-    if not state or len(state) > 200:
-        raise InvalidState("the callback carries no state")
-    attempt = statements.get_by(OAuthAttempt, "state_digest", digest(state))
-    if attempt is None:
-        raise InvalidState("the state is unknown")
-    if attempt.app_id != app.pk:
-        raise _refuse(attempt, "the state belongs to another app")
-    browser_id = browser_id_of(request)
-    if not browser_id or not hmac.compare_digest(digest(browser_id), attempt.browser_digest):
-        raise _refuse(attempt, "the state belongs to another browser")
-    now = timezone.now()
-    if attempt.expires_at <= now:
-        raise _refuse(attempt, "the state has expired")
-    claimed = statements.update(
-        OAuthAttempt,
-        attempt.pk,
-        {"consumed_at": now},
-        where={"status": OAuthAttempt.Status.PENDING, "consumed_at": None},
+    """Claim the install attempt of ``state`` for the browser of ``request``."""
+    return claim_attempt(
+        app, state, kind=OAuthAttempt.Kind.INSTALL, browser_id=browser_id_of(request)
     )
-    if not claimed:
-        raise _refuse(attempt, "the state was already used")
-    attempt.consumed_at = now
-    return attempt
 
 
 @sensitive_variables("api_data")
@@ -230,7 +291,7 @@ def complete_install(request: HttpRequest, app: SlackApp) -> InstallOutcome:
         # Whatever broke once the state was claimed (an undecryptable client secret, the
         # database), the attempt must not stay half-finished and the browser gets a page.
         logger.exception("The install callback of Slack app %r failed", app.slug)
-        _finish(attempt, OAuthAttempt.Status.FAILED, error="internal_error")
+        finish_attempt(attempt, OAuthAttempt.Status.FAILED, error="internal_error")
         return InstallOutcome(attempt=attempt, error="internal_error")
 
 
@@ -244,11 +305,11 @@ def _exchange_and_save(
         status = (
             OAuthAttempt.Status.DENIED if error == "access_denied" else OAuthAttempt.Status.FAILED
         )
-        _finish(attempt, status, error=error)
+        finish_attempt(attempt, status, error=error)
         return InstallOutcome(attempt=attempt, error=error)
     code = request.GET.get("code")
     if not code or len(code) > 500:
-        _finish(attempt, OAuthAttempt.Status.FAILED, error="missing_code")
+        finish_attempt(attempt, OAuthAttempt.Status.FAILED, error="missing_code")
         return InstallOutcome(attempt=attempt, error="missing_code")
 
     try:
@@ -259,20 +320,19 @@ def _exchange_and_save(
             redirect_uri=attempt.redirect_uri,
         )
     except SlackAPIError as exc:
-        _finish(attempt, OAuthAttempt.Status.FAILED, error=exc.code)
+        finish_attempt(attempt, OAuthAttempt.Status.FAILED, error=exc.code)
         return InstallOutcome(attempt=attempt, error=exc.code)
     if not _names_a_workspace(api_data):
-        _finish(attempt, OAuthAttempt.Status.FAILED, error="invalid_response")
+        finish_attempt(attempt, OAuthAttempt.Status.FAILED, error="invalid_response")
         return InstallOutcome(attempt=attempt, error="invalid_response")
 
     bot_details = _bot_details(api_data)
     redacted = redact(api_data)
-    user = getattr(request, "user", None)
-    user = user if user is not None and user.is_authenticated else None
+    user = _user_of(request)
     with transaction.atomic(using=router.db_for_write(Installation)):
         installation = save_installation(app, api_data, user=user, bot_details=bot_details)
         _learn_app_id(app, api_data)
-        _finish(
+        finish_attempt(
             attempt,
             OAuthAttempt.Status.SUCCEEDED,
             installation=installation,
@@ -283,7 +343,7 @@ def _exchange_and_save(
         request, api_data = run_pipelines(request, app, installation, api_data)
     except Exception:
         logger.exception("A pipeline step of Slack app %r failed", app.slug)
-        _finish(attempt, OAuthAttempt.Status.FAILED, error="pipeline_failed")
+        finish_attempt(attempt, OAuthAttempt.Status.FAILED, error="pipeline_failed")
         return InstallOutcome(attempt=attempt, installation=installation, error="pipeline_failed")
 
     # The install is committed and succeeded: a receiver that breaks is logged, and the
@@ -313,7 +373,7 @@ def _learn_app_id(app: SlackApp, api_data: dict[str, Any]) -> None:
     app_id = api_data.get("app_id")
     if app.app_id or not isinstance(app_id, str) or not _APP_ID_SHAPE.match(app_id):
         return
-    if statements.update(SlackApp, app.pk, {"app_id": app_id}, where={"app_id": ""}):
+    if SlackApp.objects.filter(pk=app.pk, app_id="").update(app_id=app_id):
         app.app_id = app_id
 
 
@@ -369,6 +429,8 @@ def save_installation(
     ``enterprise_url``. ``custom_values`` are never touched: a re-install keeps them.
 
     Call inside a transaction, so that the installation and its user token are saved together.
+    Secrets are encrypted here, before the ORM sees them: the frames of a failed save (and
+    so any error report of it) hold ciphertext only.
     """
     team = api_data.get("team")
     enterprise = api_data.get("enterprise")
@@ -384,8 +446,8 @@ def save_installation(
         "is_enterprise_install": is_org_wide,
         "bot_user_id": _text(api_data, "bot_user_id", 32),
         "bot_scopes": _text(api_data, "scope", 5000),
-        "bot_token": api_data.get("access_token") or None,
-        "bot_refresh_token": api_data.get("refresh_token") or None,
+        "bot_token": stored_form(api_data.get("access_token")),
+        "bot_refresh_token": stored_form(api_data.get("refresh_token")),
         "bot_token_expires_at": expiry_of(api_data.get("expires_in")),
         "installer_user_id": _text(authed_user, "id", 32),
         "revoked_at": None,
@@ -399,7 +461,7 @@ def save_installation(
         values["enterprise_url"] = enterprise_url
     if isinstance(webhook, dict) and webhook.get("url"):
         values.update(
-            incoming_webhook_url=str(webhook["url"]),
+            incoming_webhook_url=stored_form(str(webhook["url"])),
             incoming_webhook_channel=_text(webhook, "channel"),
             incoming_webhook_channel_id=_text(webhook, "channel_id", 32),
             incoming_webhook_configuration_url=_text(webhook, "configuration_url", 500),
@@ -424,8 +486,8 @@ def save_installation(
             {"installation": installation, "slack_user_id": _text(authed_user, "id", 32)},
             {
                 "scopes": _text(authed_user, "scope", 5000),
-                "access_token": user_token,
-                "refresh_token": authed_user.get("refresh_token") or None,
+                "access_token": stored_form(user_token),
+                "refresh_token": stored_form(authed_user.get("refresh_token")),
                 "expires_at": expiry_of(authed_user.get("expires_in")),
                 "revoked_at": None,
                 **({"user": user} if user is not None else {}),
@@ -435,9 +497,13 @@ def save_installation(
 
 
 @sensitive_variables("values")
-def _upsert(model: type[Model], key: dict[str, Any], values: dict[str, Any]) -> Any:
-    """Create the row of ``key``, or update ``values`` of it when it exists (one statement,
-    safe when two callbacks save the same workspace at once: the later one wins)."""
-    return statements.upsert(
-        model(**key, **values), unique_fields=list(key), update_fields=[*values, "updated_at"]
-    )
+def _upsert(model: type[ModelT], key: dict[str, Any], values: dict[str, Any]) -> ModelT:
+    """Create the row of ``key``, or update ``values`` of it when it exists.
+
+    ``update_or_create`` locks the row (``SELECT ... FOR UPDATE``) and, when two callbacks
+    create the same workspace at once, turns the loser's ``IntegrityError`` into an update
+    of the winner's row: the later one wins. It saves through ``Model.save()``, so the
+    model's ``pre_save``/``post_save`` signals are sent.
+    """
+    instance, _created = model._default_manager.update_or_create(defaults=values, **key)
+    return instance

@@ -23,6 +23,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
 from . import client
+from .client import redact
 from .conf import app_settings
 from .exceptions import SlackAPIError
 
@@ -30,9 +31,6 @@ logger = logging.getLogger(__name__)
 
 StepFunction = Callable[[HttpRequest, dict[str, Any]], tuple[HttpRequest, dict[str, Any]]]
 _StepT = TypeVar("_StepT", bound=StepFunction)
-
-SECRET_KEYS = frozenset({"access_token", "refresh_token", "id_token", "client_secret"})
-
 
 @dataclass(frozen=True)
 class Step:
@@ -112,32 +110,6 @@ def run_pipelines(
             continue
         request, api_data = step.function(request, api_data)
     return request, api_data
-
-
-def redact(data: Any) -> Any:
-    """Return a copy of Slack's JSON with every token and webhook URL removed.
-
-    NUL characters are dropped too: the copy is stored, and PostgreSQL's JSON refuses them.
-    """
-    if isinstance(data, dict):
-        return {
-            redact(key): redact(value)
-            for key, value in data.items()
-            if key not in SECRET_KEYS and not (key == "url" and _is_webhook_url(value))
-        }
-    if isinstance(data, list):
-        return [redact(item) for item in data]
-    if isinstance(data, str):
-        return "[redacted]" if _looks_secret(data) else data.replace("\x00", "")
-    return data
-
-
-def _is_webhook_url(value: Any) -> bool:
-    return isinstance(value, str) and "/services/" in value
-
-
-def _looks_secret(value: str) -> bool:
-    return value.startswith("xox") or "hooks.slack.com/" in value
 
 
 # --- Built-in steps -------------------------------------------------------------------

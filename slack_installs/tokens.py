@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from . import client, crypto
+from .client import expiry_of
 from .conf import app_settings
 from .exceptions import (
     DecryptionError,
@@ -220,13 +221,6 @@ def _check_user_token(user_token: UserToken) -> None:
             f"the user token of {user_token.slack_user_id} on installation "
             f"{user_token.installation_id} was revoked"
         )
-
-
-def expiry_of(expires_in: Any) -> datetime.datetime | None:
-    """When a token Slack says ``expires_in`` seconds from now expires (None: never)."""
-    if isinstance(expires_in, int) and not isinstance(expires_in, bool) and expires_in > 0:
-        return timezone.now() + datetime.timedelta(seconds=expires_in)
-    return None
 
 
 @sensitive_variables()  # tokens and secrets stay out of error reports

@@ -27,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from . import events as slack_events
-from . import oauth, statements
+from . import oauth
 from .conf import app_settings
 from .exceptions import InvalidState
 from .models import Installation, SlackApp, slack_id_shape
@@ -116,8 +116,7 @@ def render_error(
 
 
 def _app_or_404(slug: str, *, active: bool = True) -> SlackApp:
-    """The app of ``slug`` in one lean query (installs and events are timed hot paths)."""
-    app = statements.get_by(SlackApp, "slug", slug)
+    app = SlackApp.objects.filter(slug=slug).first()
     if app is None or (active and not app.is_active):
         raise Http404("No such Slack app.")
     return app
@@ -196,7 +195,7 @@ def success_page_url(app: SlackApp, installation: Installation | None = None) ->
 def _app_named_in(request: HttpRequest) -> SlackApp | None:
     """The app of ``?app=<slug>``; anything but a slug names none (PostgreSQL refuses NUL)."""
     slug = request.GET.get("app", "")
-    return statements.get_by(SlackApp, "slug", slug) if slug_re.match(slug) else None
+    return SlackApp.objects.filter(slug=slug).first() if slug_re.match(slug) else None
 
 
 def _org_wide_install(request: HttpRequest, app: SlackApp | None) -> Installation | None:

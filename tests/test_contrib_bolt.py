@@ -451,8 +451,40 @@ def test_state_store_refuses_unknown_and_other_apps_states(slack_app):
     assert acme.consume("forged-state") is False
     assert acme.consume("") is False
     assert acme.consume("x" * 5000) is False
-    assert OAuthAttempt.objects.get().status == "pending"  # the other app's attempt is untouched
-    assert DjangoOAuthStateStore(app="other").consume(state) is True
+    # One rule with the native callback: a state shown where it does not belong has leaked,
+    # so its attempt is burned and cannot be raced.
+    attempt = OAuthAttempt.objects.get()
+    assert (attempt.status, attempt.error) == ("failed", "invalid_state")
+    assert DjangoOAuthStateStore(app="other").consume(state) is False
+
+
+def test_state_store_refuses_the_native_views_states(client, slack_app):
+    """A state of our install view is bound to a browser: Bolt's store must not claim it."""
+    response = client.get("/slack/acme/install/")
+    state = parse_qs(urlsplit(response["Location"]).query)["state"][0]
+    assert DjangoOAuthStateStore(app="acme").consume(state) is False
+    attempt = OAuthAttempt.objects.get()
+    assert (attempt.status, attempt.error, attempt.consumed_at) == ("failed", "invalid_state", None)
+
+
+def test_the_native_callback_refuses_the_stores_states(client, slack_app, mocked_slack):
+    """A state of Bolt's store is bound to no browser: our callback must not claim it, even
+    in a browser that has our cookie."""
+    client.get("/slack/acme/install/")  # this browser now holds a binding cookie
+    state = DjangoOAuthStateStore(app="acme").issue()
+    response = client.get("/slack/acme/oauth/callback/", {"code": "c", "state": state})
+    assert response.status_code == 400
+    assert len(mocked_slack.calls) == 0
+    issued = OAuthAttempt.objects.get(state_digest=digest(state))
+    assert (issued.status, issued.error, issued.consumed_at) == ("failed", "invalid_state", None)
+
+
+def test_state_store_refuses_a_sign_in_state(slack_app):
+    store = DjangoOAuthStateStore(app="acme")
+    state = store.issue()
+    OAuthAttempt.objects.update(kind=OAuthAttempt.Kind.SIGN_IN)
+    assert store.consume(state) is False
+    assert OAuthAttempt.objects.get().status == "failed"
 
 
 @pytest.mark.postgres

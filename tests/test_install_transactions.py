@@ -11,8 +11,8 @@ import json
 import pytest
 import responses
 from django.db import connection, connections
+from django.db.models.signals import pre_save
 
-from slack_installs import statements
 from slack_installs.models import Installation, OAuthAttempt, UserToken
 from tests import slack_payloads
 from tests.installs import start_install
@@ -28,20 +28,19 @@ def app(transactional_db, slack_app):
     return slack_app
 
 
-def test_a_failure_after_the_installation_rolls_the_whole_save_back(
-    client, app, mocked_slack, monkeypatch
-):
+def test_a_failure_after_the_installation_rolls_the_whole_save_back(client, app, mocked_slack):
     state = start_install(client)
     answer_install(mocked_slack, user_token=slack_payloads.USER_TOKEN, user_scopes="search:read")
-    real_upsert = statements.upsert
 
-    def upsert_failing_on_the_user_token(instance, **options):
-        if isinstance(instance, UserToken):
-            raise RuntimeError("the database went away")
-        return real_upsert(instance, **options)
+    def fail_on_the_user_token(sender, instance, **kwargs):
+        raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(statements, "upsert", upsert_failing_on_the_user_token)
-    response = client.get(CALLBACK, {"code": "c", "state": state})
+    # The user token is saved after the installation, in the same transaction.
+    pre_save.connect(fail_on_the_user_token, sender=UserToken)
+    try:
+        response = client.get(CALLBACK, {"code": "c", "state": state})
+    finally:
+        pre_save.disconnect(fail_on_the_user_token, sender=UserToken)
 
     assert response.status_code == 400
     assert "Something went wrong on this site" in response.content.decode()

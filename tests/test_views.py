@@ -551,6 +551,21 @@ def test_state_of_another_app(client, slack_app, mocked_slack):
     assert (attempt.status, attempt.error) == ("failed", "invalid_state")
 
 
+def test_state_of_another_flow(client, slack_app, mocked_slack):
+    """A sign-in state brought to the install callback is refused like any foreign state."""
+    state = start(client)
+    OAuthAttempt.objects.update(kind=OAuthAttempt.Kind.SIGN_IN)
+    assert_invalid_state(client.get(CALLBACK, {"code": "c", "state": state}))
+    assert len(mocked_slack.calls) == 0
+    assert_nothing_saved()
+    attempt = OAuthAttempt.objects.get()
+    assert (attempt.status, attempt.error, attempt.consumed_at) == (
+        "failed",
+        "invalid_state",
+        None,
+    )
+
+
 def test_state_from_another_browser(client, slack_app, mocked_slack):
     state = start(client)
     other_browser = Client()

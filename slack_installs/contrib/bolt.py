@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import secrets
 from logging import Logger
 from typing import Any
 
@@ -49,9 +48,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from django.views.decorators.debug import sensitive_variables
 
-from ..conf import app_settings
+from .. import oauth
+from ..exceptions import InvalidState
 from ..models import Installation, OAuthAttempt, SlackApp, UserToken, web_url
-from ..oauth import STATE_BYTES, digest
 from ..revocation import revoke_installation, wipe_user_tokens
 
 __all__ = ["DjangoInstallationStore", "DjangoOAuthStateStore"]
@@ -378,10 +377,12 @@ class DjangoInstallationStore(InstallationStore):
 
 
 class DjangoOAuthStateStore(OAuthStateStore):
-    """slack_sdk's ``OAuthStateStore`` over ``OAuthAttempt`` rows: single use, expiring.
+    """slack_sdk's ``OAuthStateStore`` on slack_installs' state service: single use, expiring.
 
-    Only a digest of each state is stored. The attempt's browser binding is left
-    blank because Bolt checks its own state cookie.
+    States are issued and claimed by ``slack_installs.oauth`` like those of our own
+    install view, but bound to no browser (Bolt checks its own state cookie). So this
+    store accepts only states it issued itself, never one of the native views', and the
+    native callback refuses its states.
     """
 
     def __init__(
@@ -401,36 +402,19 @@ class DjangoOAuthStateStore(OAuthStateStore):
 
     def issue(self, *args: Any, **kwargs: Any) -> str:
         """Record a pending attempt and return its new random state."""
-        app = _get_app(self.app_slug)
-        ttl = self.expiration_seconds or app_settings.STATE_TTL
-        state = secrets.token_urlsafe(STATE_BYTES)
-        now = timezone.now()
-        OAuthAttempt.objects.create(
-            app=app,
-            state_digest=digest(state),
-            browser_digest="",
-            created_at=now,
-            expires_at=now + datetime.timedelta(seconds=ttl),
+        _attempt, state = oauth.issue_attempt(
+            _get_app(self.app_slug), browser_id=None, ttl=self.expiration_seconds
         )
         return state
 
     def consume(self, state: str) -> bool:
         """True exactly once for a state this store issued, before it expires."""
-        if not isinstance(state, str) or not state or len(state) > 200:
+        app = SlackApp.objects.filter(slug=self.app_slug).first()
+        if app is None:
             return False
-        now = timezone.now()
-        attempts = OAuthAttempt.objects.filter(
-            app_id=_app_pk(self.app_slug),
-            state_digest=digest(state),
-            status=OAuthAttempt.Status.PENDING,
-        )
-        # One conditional UPDATE: of two concurrent callbacks exactly one claims it.
-        claimed = attempts.filter(consumed_at__isnull=True, expires_at__gt=now).update(
-            consumed_at=now
-        )
-        if claimed:
-            return True
-        # Expired or replayed: record it on the attempt, as our own callback does.
-        attempts.update(status=OAuthAttempt.Status.FAILED, error="invalid_state", finished_at=now)
-        self.logger.info("Refused an expired, reused or unknown OAuth state")
-        return False
+        try:
+            oauth.claim_attempt(app, state, kind=OAuthAttempt.Kind.INSTALL, browser_id=None)
+        except InvalidState as exc:
+            self.logger.info("Refused an OAuth state: %s", exc)
+            return False
+        return True
