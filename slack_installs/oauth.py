@@ -149,13 +149,14 @@ def _same_browser(attempt: OAuthAttempt, browser_id: str | None) -> bool:
 
 
 def claim_attempt(
-    app: SlackApp, state: str | None, *, kind: str, browser_id: str | None
+    app: SlackApp, state: str | None, *, kind: str, browser_id: str | None, user: Any = None
 ) -> OAuthAttempt:
     """Find the attempt of ``state`` and claim it once; raise ``InvalidState`` otherwise.
 
     The state must belong to ``app`` and to the flow ``kind``, be unexpired and unused,
     and come back in the browser it was issued to (``browser_id``, as for
-    ``issue_attempt``). Of two concurrent claims exactly one wins: the conditional
+    ``issue_attempt``) with the Django user who started it (``user``, None when anonymous):
+    a planted cookie must not link someone else's workspace to a logged-in victim. Of two concurrent claims exactly one wins: the conditional
     UPDATE's row count decides, in whichever worker each runs.
     """
     if not isinstance(state, str) or not state or len(state) > 200:
@@ -171,6 +172,8 @@ def claim_attempt(
         raise _refuse(attempt, f"the state belongs to another flow ({attempt.kind})")
     if not _same_browser(attempt, browser_id):
         raise _refuse(attempt, "the state belongs to another browser")
+    if attempt.user_id != (user.pk if user is not None else None):
+        raise _refuse(attempt, "the state was issued to another user")
     now = timezone.now()
     if attempt.expires_at <= now:
         raise _refuse(attempt, "the state has expired")
@@ -216,8 +219,23 @@ def authorize_url(app: SlackApp, *, state: str, redirect_uri: str, team: str = "
     return f"{app_settings.SLACK_URL}/oauth/v2/authorize?{urlencode(params)}"
 
 
+def _cookie_is_secure(request: HttpRequest) -> bool:
+    secure = app_settings.BROWSER_COOKIE_SECURE
+    return request.is_secure() if secure is None else secure
+
+
+def browser_cookie_name(request: HttpRequest) -> str:
+    """The binding cookie's name: with ``__Host-`` in front whenever the cookie is Secure.
+
+    Browsers accept a ``__Host-`` cookie only from this very origin over HTTPS (no
+    ``Domain``, ``Path=/``), so a sibling subdomain or a plain-http page cannot plant one.
+    """
+    name = app_settings.BROWSER_COOKIE_NAME
+    return f"__Host-{name}" if _cookie_is_secure(request) else name
+
+
 def browser_id_of(request: HttpRequest) -> str:
-    value = request.COOKIES.get(app_settings.BROWSER_COOKIE_NAME, "")
+    value = request.COOKIES.get(browser_cookie_name(request), "")
     return value if _TOKEN_SHAPE.match(value) else ""
 
 
@@ -230,6 +248,8 @@ def start_install(
     request: HttpRequest, app: SlackApp, *, team: str | None = None, next_url: str | None = None
 ) -> StartedInstall:
     """Record a pending attempt and return the URL of Slack's consent page."""
+    # Installs started in several tabs share the browser's binding. A binding someone else
+    # planted links nothing to this browser's user: the claim checks the user too.
     browser_id = browser_id_of(request) or secrets.token_urlsafe(STATE_BYTES)
     redirect_uri = redirect_uri_for(request, app)
     team = _clean_team(team)
@@ -247,14 +267,14 @@ def start_install(
 
 def bind_browser(response: HttpResponse, request: HttpRequest, browser_id: str) -> None:
     """Set the HttpOnly cookie that ties attempts to this browser."""
-    secure = app_settings.BROWSER_COOKIE_SECURE
     response.set_cookie(
-        app_settings.BROWSER_COOKIE_NAME,
+        browser_cookie_name(request),
         browser_id,
         max_age=app_settings.STATE_TTL,
+        path="/",  # required by the __Host- prefix; no Domain either
         httponly=True,
         samesite="Lax",  # sent on Slack's top-level redirect back to us
-        secure=request.is_secure() if secure is None else secure,
+        secure=_cookie_is_secure(request),
     )
 
 
@@ -277,7 +297,11 @@ class InstallOutcome:
 def consume_state(request: HttpRequest, app: SlackApp, state: str | None) -> OAuthAttempt:
     """Claim the install attempt of ``state`` for the browser of ``request``."""
     return claim_attempt(
-        app, state, kind=OAuthAttempt.Kind.INSTALL, browser_id=browser_id_of(request)
+        app,
+        state,
+        kind=OAuthAttempt.Kind.INSTALL,
+        browser_id=browser_id_of(request),
+        user=_user_of(request),
     )
 
 
@@ -328,6 +352,7 @@ def _exchange_and_save(
 
     bot_details = _bot_details(api_data)
     redacted = redact(api_data)
+    # The user who started the install: the claim checked that it is the one here now.
     user = _user_of(request)
     with transaction.atomic(using=router.db_for_write(Installation)):
         installation = save_installation(app, api_data, user=user, bot_details=bot_details)
