@@ -509,6 +509,7 @@ class OAuthAttemptAdmin(StreamingExportAdminMixin, admin.ModelAdmin):  # type: i
     list_display = [
         "created_at",
         "app",
+        "kind",
         "status",
         "error",
         "team",
@@ -516,11 +517,12 @@ class OAuthAttemptAdmin(StreamingExportAdminMixin, admin.ModelAdmin):  # type: i
         "installation",
         "finished_at",
     ]
-    list_filter = ["status", "app", ("error", admin.AllValuesFieldListFilter)]
+    list_filter = ["kind", "status", "app", ("error", admin.AllValuesFieldListFilter)]
     list_select_related = ["app", "user", "installation"]
     search_fields = ["team", "error"]
     fields = [
         "app",
+        "kind",
         "status",
         "error",
         "team",

@@ -107,8 +107,12 @@ def oauth_v2_access(
     redirect_uri: str | None = None,
     grant_type: str | None = None,
     refresh_token: str | None = None,
+    code_verifier: str | None = None,
 ) -> dict[str, Any]:
-    """Exchange a code (or a refresh token) for tokens; client id and secret go as Basic auth."""
+    """Exchange a code (or a refresh token) for tokens; client id and secret go as Basic auth.
+
+    ``code_verifier`` is PKCE's, for a code whose authorize URL carried its challenge.
+    """
     return call(
         "oauth.v2.access",
         basic_auth=(client_id, client_secret),
@@ -117,6 +121,7 @@ def oauth_v2_access(
             "redirect_uri": redirect_uri,
             "grant_type": grant_type,
             "refresh_token": refresh_token,
+            "code_verifier": code_verifier,
         },
     )
 

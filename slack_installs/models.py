@@ -86,6 +86,17 @@ class SlackApp(models.Model):
     success_url = models.CharField(_("success URL"), max_length=500, blank=True)
     error_url = models.CharField(_("error URL"), max_length=500, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    use_pkce = models.BooleanField(
+        _("use PKCE"),
+        default=False,
+        help_text=_(
+            "Send a PKCE code challenge (S256) with every install and its verifier with the code "
+            "exchange. Turn PKCE on in the app's settings on Slack first. Slack then treats the "
+            "app as a public client for good (it cannot be turned off again) and expires its "
+            "refresh tokens after 30 days: with token rotation on, a workspace that stays quiet "
+            "for 30 days must install the app again."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -297,6 +308,8 @@ class OAuthAttempt(models.Model):
     response = models.JSONField(
         _("Slack response (redacted)"), null=True, blank=True, editable=False
     )
+    # PKCE's code verifier while the attempt is pending (encrypted; wiped when it finishes).
+    code_verifier = EncryptedTextField(_("PKCE code verifier"), null=True, editable=False)
 
     class Meta:
         verbose_name = _("Slack OAuth request")

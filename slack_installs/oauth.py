@@ -14,6 +14,7 @@ The install saves its rows with the ORM (``update_or_create``), so the models'
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import hmac
@@ -36,7 +37,7 @@ from . import client
 from .client import expiry_of, redact
 from .conf import app_settings
 from .exceptions import InvalidState, SlackAPIError
-from .fields import stored_form
+from .fields import has_stored_value, stored_form
 from .models import (
     SLACK_ID,
     Installation,
@@ -104,12 +105,14 @@ def issue_attempt(
     team: str = "",
     user: Any = None,
     ttl: int | None = None,
+    code_verifier: str | None = None,
 ) -> tuple[OAuthAttempt, str]:
     """Record a pending attempt and return it with its new random state.
 
     ``browser_id`` is the value of the browser's binding cookie; ``None`` issues a state
     bound to no browser, which only ``claim_attempt(..., browser_id=None)`` accepts (for
     callers that bind the browser themselves, as Bolt does with its own cookie).
+    ``code_verifier`` is PKCE's (see ``pkce_pair``), kept encrypted until the attempt ends.
     """
     state = secrets.token_urlsafe(STATE_BYTES)
     now = timezone.now()
@@ -124,8 +127,20 @@ def issue_attempt(
         created_at=now,
         expires_at=now + datetime.timedelta(seconds=ttl or app_settings.STATE_TTL),
         user=user,
+        code_verifier=code_verifier,
     )
     return attempt, state
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A new PKCE code verifier and its S256 code challenge (RFC 7636).
+
+    The verifier (86 characters of the URL-safe alphabet, within RFC 7636's 43 to 128)
+    stays on the server; only the challenge travels through the browser.
+    """
+    verifier = secrets.token_urlsafe(64)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest())
+    return verifier, challenge.rstrip(b"=").decode("ascii")
 
 
 def _refuse(attempt: OAuthAttempt, reason: str) -> InvalidState:
@@ -156,8 +171,9 @@ def claim_attempt(
     The state must belong to ``app`` and to the flow ``kind``, be unexpired and unused,
     and come back in the browser it was issued to (``browser_id``, as for
     ``issue_attempt``) with the Django user who started it (``user``, None when anonymous):
-    a planted cookie must not link someone else's workspace to a logged-in victim. Of two concurrent claims exactly one wins: the conditional
-    UPDATE's row count decides, in whichever worker each runs.
+    a planted cookie must not link someone else's workspace to a logged-in victim. Of two
+    concurrent claims exactly one wins: the conditional UPDATE's row count decides, in
+    whichever worker each runs.
     """
     if not isinstance(state, str) or not state or len(state) > 200:
         raise InvalidState("the callback carries no state")
@@ -193,7 +209,11 @@ def finish_attempt(attempt: OAuthAttempt, status: str, *, error: str = "", **fie
     attempt.finished_at = timezone.now()
     for name, value in fields.items():
         setattr(attempt, name, value)
-    attempt.save(update_fields=["status", "error", "finished_at", *fields])
+    update_fields = ["status", "error", "finished_at", *fields]
+    if has_stored_value(attempt, "code_verifier"):
+        attempt.code_verifier = None  # spent: Slack accepts a verifier once, with its code
+        update_fields.append("code_verifier")
+    attempt.save(update_fields=update_fields)
 
 
 # --- Starting an install ---------------------------------------------------------------
@@ -206,7 +226,9 @@ class StartedInstall:
     browser_id: str
 
 
-def authorize_url(app: SlackApp, *, state: str, redirect_uri: str, team: str = "") -> str:
+def authorize_url(
+    app: SlackApp, *, state: str, redirect_uri: str, team: str = "", code_challenge: str = ""
+) -> str:
     params = {
         "client_id": app.client_id,
         "scope": app.bot_scopes,
@@ -216,6 +238,9 @@ def authorize_url(app: SlackApp, *, state: str, redirect_uri: str, team: str = "
     }
     if team:
         params["team"] = team
+    if code_challenge:
+        params["code_challenge"] = code_challenge
+        params["code_challenge_method"] = "S256"
     return f"{app_settings.SLACK_URL}/oauth/v2/authorize?{urlencode(params)}"
 
 
@@ -253,6 +278,7 @@ def start_install(
     browser_id = browser_id_of(request) or secrets.token_urlsafe(STATE_BYTES)
     redirect_uri = redirect_uri_for(request, app)
     team = _clean_team(team)
+    verifier, challenge = pkce_pair() if app.use_pkce else (None, "")
     attempt, state = issue_attempt(
         app,
         browser_id=browser_id,
@@ -260,8 +286,11 @@ def start_install(
         next_url=safe_next_url(next_url),
         team=team,
         user=_user_of(request),
+        code_verifier=verifier,
     )
-    url = authorize_url(app, state=state, redirect_uri=redirect_uri, team=team)
+    url = authorize_url(
+        app, state=state, redirect_uri=redirect_uri, team=team, code_challenge=challenge
+    )
     return StartedInstall(attempt=attempt, authorize_url=url, browser_id=browser_id)
 
 
@@ -342,6 +371,8 @@ def _exchange_and_save(
             client_secret=app.client_secret,
             code=code,
             redirect_uri=attempt.redirect_uri,
+            # The attempt's own: Slack saw its challenge, whatever use_pkce says by now.
+            code_verifier=attempt.code_verifier,
         )
     except SlackAPIError as exc:
         finish_attempt(attempt, OAuthAttempt.Status.FAILED, error=exc.code)
