@@ -7,8 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-# The app whose models go to the second database.
-ROUTED_APPS = frozenset({"slack_installs"})
+# The app whose models go to the second database; its stand-in for django-slack-oauth
+# (tests/legacy_slack_oauth) goes along in the test that installs it.
+ROUTED_APPS = frozenset({"slack_installs", "django_slack_oauth"})
 
 
 class SlackInstallsRouter:

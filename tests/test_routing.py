@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db import DEFAULT_DB_ALIAS, router
+from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
@@ -25,6 +25,7 @@ from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToke
 from slack_installs.tokens import get_bot_token, get_user_token
 from tests import slack_payloads
 from tests.installs import install_through_fake
+from tests.test_compat import v1_answer
 from tests.test_keyrotation import K1, K2, key_ids, raw, use_keys
 
 ROUTED = django_settings.ROUTED_DATABASE
@@ -175,3 +176,104 @@ def test_the_rotate_command_works_where_the_routers_send_the_app(installed, deco
     call_command("slack_installs_rotate_keys", "--database", DEFAULT_DB_ALIAS, stdout=StringIO())
     assert key_ids(Installation, "bot_token", DEFAULT_DB_ALIAS) == ["k2"]
     assert Installation.objects.using(DEFAULT_DB_ALIAS).get().bot_token == DECOY_TOKEN
+
+
+# --- django-slack-oauth's tokens ----------------------------------------------------------
+
+
+def legacy_table(alias: str, table: str, user: str, token: str, extras: str) -> None:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE {table} (id integer PRIMARY KEY, {user} integer NULL,"
+            f" {token} varchar(128) NULL, {extras} text NULL)"
+        )
+
+
+def legacy_row(alias: str, table: str, columns: str, *values) -> None:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s)", values)  # noqa: S608
+
+
+def drop(alias: str, table: str) -> None:
+    # Not one of the models' tables, so the flush after a transactional test leaves it.
+    with connections[alias].cursor() as cursor:
+        cursor.execute(f"DROP TABLE {table}")
+
+
+@pytest.fixture
+def alice():
+    """A user of default, where auth lives; the FK constraint of ``UserToken.user`` is in
+    the second database's own auth table, so the same user is there too (auth migrated on
+    both, as with a replicated user table)."""
+    user = User.objects.create(username="alice")
+    User.objects.using(ROUTED).create(pk=user.pk, username="alice")
+    return user
+
+
+@pytest.fixture
+def old_tables():
+    """django-slack-oauth 1.x's table, left on default after its app was uninstalled."""
+    legacy_table(
+        DEFAULT_DB_ALIAS,
+        "django_slack_oauth_slackoauthrequest",
+        "associated_user_id",
+        "access_token",
+        "extras",
+    )
+    yield "django_slack_oauth_slackoauthrequest"
+    drop(DEFAULT_DB_ALIAS, "django_slack_oauth_slackoauthrequest")
+
+
+def test_the_legacy_token_import_writes_to_the_routed_database(routed, alice, old_tables):
+    app = make_app(slug="default")
+    columns = "id, associated_user_id, access_token, extras"
+    legacy_row(DEFAULT_DB_ALIAS, old_tables, columns, 1, alice.pk, "xoxp-canary-old-1", v1_answer())
+
+    dry = StringIO()
+    call_command(
+        "slack_installs_import_settings", "--from-django-slack-oauth", "--dry-run", stdout=dry
+    )
+    assert "Would import 1 user token(s)" in dry.getvalue()
+    assert counts(ROUTED)["UserToken"] == 0 and counts(ROUTED)["Installation"] == 0
+
+    out = StringIO()
+    call_command("slack_installs_import_settings", "--from-django-slack-oauth", stdout=out)
+
+    assert "Imported 1 user token(s)" in out.getvalue()
+    token = UserToken.objects.get()
+    assert (token.installation.app, token.installation.team_id) == (app, "T0OLD")
+    assert token.access_token == "xoxp-canary-old-1" and token.user_id == alice.pk
+    assert raw(UserToken, "access_token", ROUTED)[0].startswith("f1:k1:")
+    assert counts(DEFAULT_DB_ALIAS) == dict.fromkeys(counts(ROUTED), 0)
+
+
+def test_the_legacy_token_import_reads_where_the_routers_send_django_slack_oauth(
+    routed, alice, settings
+):
+    # django-slack-oauth still installed (the guide keeps it until its tokens are copied)
+    # and routed along with our app: its table is found through the routers and _meta.
+    settings.INSTALLED_APPS = [
+        *settings.INSTALLED_APPS,
+        "tests.legacy_slack_oauth.LegacySlackOAuthConfig",
+    ]
+    make_app(slug="default")
+    legacy_table(ROUTED, "legacy_oauth_requests", "owner", "token", "answer")
+    try:
+        legacy_row(
+            ROUTED,
+            "legacy_oauth_requests",
+            "id, owner, token, answer",
+            1,
+            alice.pk,
+            "xoxp-canary-old-2",
+            v1_answer("T0LEGACY", "U0LEGACY"),
+        )
+        out = StringIO()
+        call_command("slack_installs_import_settings", "--from-django-slack-oauth", stdout=out)
+    finally:
+        drop(ROUTED, "legacy_oauth_requests")
+
+    assert "Imported 1 user token(s) from legacy_oauth_requests" in out.getvalue()
+    token = UserToken.objects.get(slack_user_id="U0LEGACY")
+    assert token.access_token == "xoxp-canary-old-2" and token.user_id == alice.pk
+    assert counts(DEFAULT_DB_ALIAS) == dict.fromkeys(counts(ROUTED), 0)
