@@ -146,13 +146,10 @@ def test_a_due_user_token_is_refreshed_on_the_routed_database(installed, fake_sl
 def test_key_rotation_runs_on_the_routed_database(installed, decoy, settings):
     use_keys(settings, "k2", k1=K1, k2=K2)
 
-    reports = keyrotation.rotate_keys()
+    done = {report.label: report.done for report in keyrotation.rotate_keys()}
 
-    assert {r.label: r.done for r in reports} == {
-        "slack_installs.SlackApp": 1,
-        "slack_installs.Installation": 1,
-        "slack_installs.UserToken": 1,
-    }
+    assert done["slack_installs.SlackApp"] == 1
+    assert done["slack_installs.Installation"] == done["slack_installs.UserToken"] == 1
     assert key_ids(Installation, "bot_token", ROUTED) == ["k2"]
     assert key_ids(Installation, "bot_refresh_token", ROUTED) == ["k2"]
     assert key_ids(UserToken, "access_token", ROUTED) == ["k2"]
