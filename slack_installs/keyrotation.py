@@ -6,6 +6,9 @@ UPDATE``), re-encrypted and committed on its own, so a rotation can be stopped a
 any moment and run again: the database only hands back rows that still hold a
 value under another key, so finished rows cost nothing on the next run. A value
 that decrypts with no configured key is reported and left exactly as it is.
+
+Each model is read and written on the database the routers pick for it, unless a
+``using`` alias is given.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from django.apps import apps
-from django.db import connections, models, transaction
+from django.db import connections, models, router, transaction
 from django.db.models import Q
 from django.db.models.functions import Left
 
@@ -118,9 +121,10 @@ def _not_under(names: Iterable[str], prefixes: list[str]) -> Q:
 
 
 def stale_rows(
-    entry: EncryptedModel, *, key_ids: list[str], using: str = "default"
+    entry: EncryptedModel, *, key_ids: list[str], using: str | None = None
 ) -> models.QuerySet[Any]:
-    """The rows of ``entry`` holding at least one value under a key not in ``key_ids``."""
+    """The rows of ``entry`` holding at least one value under a key not in ``key_ids``
+    (on ``using``, or where the routers send the query)."""
     prefixes = [stored_prefix(key_id) for key_id in key_ids]
     queryset = entry.model._base_manager.using(using)
     return _with_prefixes(queryset, entry.fields, prefixes).filter(
@@ -161,9 +165,10 @@ def _reencrypt_row(
 
 
 def _write(entry: EncryptedModel, updates: dict[Any, dict[str, str]], using: str) -> None:
-    """Store new ciphertexts verbatim: one statement per set of changed fields.
+    """Store new ciphertexts verbatim on ``using``: one statement per set of changed fields.
 
-    The ORM would compile an UPDATE per row, which costs more than the cryptography.
+    The ORM would compile an UPDATE per row, which costs more than the cryptography
+    (``python -m bench keyrotation``).
     """
     connection = connections[using]
     by_shape: dict[tuple[str, ...], dict[Any, dict[str, str]]] = {}
@@ -232,12 +237,17 @@ def rotate_model(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     dry_run: bool = False,
-    using: str = "default",
+    using: str | None = None,
     on_batch: Callable[[ModelRotation], None] | None = None,
 ) -> ModelRotation:
-    """Re-encrypt every value of one model that is not under the active key."""
+    """Re-encrypt every value of one model that is not under the active key.
+
+    The rows are locked, read and written on ``using``, by default the database the
+    routers pick for writing the model.
+    """
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}")
+    using = using or router.db_for_write(entry.model)
     active = app_settings.ACTIVE_KEY_ID
     pending = stale_rows(entry, key_ids=[active], using=using).order_by("pk")
     report = ModelRotation(label=entry.label, total=pending.count())
@@ -268,7 +278,7 @@ def rotate_keys(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     dry_run: bool = False,
-    using: str = "default",
+    using: str | None = None,
     on_batch: Callable[[ModelRotation], None] | None = None,
 ) -> list[ModelRotation]:
     """Re-encrypt every encrypted value of every model under ``ACTIVE_KEY_ID``.
@@ -282,8 +292,9 @@ def rotate_keys(
     ]
 
 
-def key_usage(*, using: str = "default") -> dict[str, dict[str, Counter[str]]]:
-    """How many stored values use each key id: ``{model label: {field: Counter}}``."""
+def key_usage(*, using: str | None = None) -> dict[str, dict[str, Counter[str]]]:
+    """How many stored values use each key id: ``{model label: {field: Counter}}``
+    (on ``using``, or where the routers send each model's reads)."""
     usage: dict[str, dict[str, Counter[str]]] = {}
     for entry in encrypted_models():
         counters: dict[str, Counter[str]] = {name: Counter() for name in entry.fields}
@@ -297,7 +308,7 @@ def key_usage(*, using: str = "default") -> dict[str, dict[str, Counter[str]]]:
 
 
 def unconfigured_key_usage(
-    *, using: str = "default", entries: Iterable[EncryptedModel] | None = None
+    *, using: str | None = None, entries: Iterable[EncryptedModel] | None = None
 ) -> dict[str, Counter[str]]:
     """Values under a key id missing from ``ENCRYPTION_KEYS``: ``{"label.field": Counter}``.
 

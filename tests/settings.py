@@ -10,3 +10,14 @@ SLACK_INSTALLS = {
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# A second database for tests/test_routing.py, which routes the app's models there.
+# pytest-django creates test databases only for the aliases the collected tests ask for,
+# so no other test pays for it.
+ROUTED_DATABASE = "routed"
+DATABASES[ROUTED_DATABASE] = {  # noqa: F405
+    **DATABASES["default"],  # noqa: F405
+    "NAME": f"{DATABASES['default']['NAME']}_routed"  # noqa: F405
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"  # noqa: F405
+    else ":memory:",
+}

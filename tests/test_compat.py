@@ -15,7 +15,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from slack_installs import pipelines
-from slack_installs.compat.django_slack_oauth import map_v1_scopes
+from slack_installs.compat.settings_import import map_v1_scopes
 from slack_installs.models import Installation, SlackApp, UserToken
 from tests import slack_payloads
 from tests.slack_mocks import answer_install

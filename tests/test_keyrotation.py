@@ -9,7 +9,7 @@ import pytest
 from django.core import checks
 from django.core.management import call_command, execute_from_command_line
 from django.core.management.base import CommandError
-from django.db import connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.test.utils import CaptureQueriesContext, isolate_apps
 
 from slack_installs import crypto, keyrotation
@@ -35,18 +35,21 @@ def use_keys(settings, active: str, **keys: str) -> None:
     }
 
 
-def raw(model: type[models.Model], name: str) -> list[str | None]:
-    """The stored column, in primary key order, exactly as the database holds it."""
-    table = connection.ops.quote_name(model._meta.db_table)
-    column = connection.ops.quote_name(model._meta.get_field(name).column)
-    pk = connection.ops.quote_name(model._meta.pk.column)
-    with connection.cursor() as cursor:
+def raw(model: type[models.Model], name: str, using: str = DEFAULT_DB_ALIAS) -> list[str | None]:
+    """The stored column of ``using``, in primary key order, exactly as it is held."""
+    quote = connections[using].ops.quote_name
+    table = quote(model._meta.db_table)
+    column = quote(model._meta.get_field(name).column)
+    pk = quote(model._meta.pk.column)
+    with connections[using].cursor() as cursor:
         cursor.execute(f"SELECT {column} FROM {table} ORDER BY {pk}")  # noqa: S608
         return [row[0] for row in cursor.fetchall()]
 
 
-def key_ids(model: type[models.Model], name: str) -> list[str | None]:
-    return [None if value is None else crypto.key_id_of(value) for value in raw(model, name)]
+def key_ids(
+    model: type[models.Model], name: str, using: str = DEFAULT_DB_ALIAS
+) -> list[str | None]:
+    return [None if v is None else crypto.key_id_of(v) for v in raw(model, name, using)]
 
 
 def make_installations(app: SlackApp, count: int) -> list[Installation]:

@@ -1,2 +1,3 @@
-"""A path off django-slack-oauth: its URL names (``compat.urls``) and its settings and
-tokens (``compat.django_slack_oauth``, used by ``slack_installs_import_settings``)."""
+"""A path off django-slack-oauth: its URL names (``compat.urls``), its settings
+(``compat.settings_import``) and its stored tokens (``compat.token_import``), the last two
+used by ``slack_installs_import_settings``."""

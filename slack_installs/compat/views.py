@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from .. import views
 from ..models import SlackApp
-from .django_slack_oauth import DEFAULT_SLUG
+from .settings_import import DEFAULT_SLUG
 
 
 @require_GET

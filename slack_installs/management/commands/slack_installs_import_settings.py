@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import router, transaction
 from django.urls import NoReverseMatch, reverse
 
-from ...compat.django_slack_oauth import (
+from ...compat.settings_import import (
     DEFAULT_SLUG,
     LEGACY_SETTINGS,
     ImportProblem,
     build_default_app,
-    import_legacy_tokens,
     legacy_settings_present,
 )
+from ...compat.token_import import import_legacy_tokens
 from ...models import SlackApp
 
 
@@ -51,7 +51,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         with_tokens = options["from_django_slack_oauth"]
         dry_run = options["dry_run"]
-        with transaction.atomic():
+        # Where the routers send the app's models: a dry run must roll back the writes there.
+        using = router.db_for_write(SlackApp)
+        with transaction.atomic(using=using):
             if legacy_settings_present():
                 app = self._import_settings(options, dry_run=dry_run)
             elif with_tokens and SlackApp.objects.filter(slug=DEFAULT_SLUG).exists():
@@ -66,7 +68,7 @@ class Command(BaseCommand):
             if with_tokens:
                 self._import_tokens(app, dry_run=dry_run)
             if dry_run:
-                transaction.set_rollback(True)
+                transaction.set_rollback(True, using=using)
                 self.stdout.write(self.style.WARNING("Dry run: nothing was saved."))
 
     def _import_settings(self, options: dict[str, Any], *, dry_run: bool) -> SlackApp:

@@ -6,7 +6,6 @@ from collections import Counter
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS
 
 from slack_installs import keyrotation
 from slack_installs.conf import app_settings
@@ -36,8 +35,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--database",
-            default=DEFAULT_DB_ALIAS,
-            help="Database alias to work on (default 'default').",
+            help="Database alias to work on (default: the one the routers pick for each model).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -49,7 +47,7 @@ class Command(BaseCommand):
             raise CommandError(f"--batch-size must be between 1 and {keyrotation.MAX_BATCH_SIZE}.")
         self.rotate(batch_size, dry_run=options["dry_run"], using=options["database"])
 
-    def rotate(self, batch_size: int, *, dry_run: bool, using: str) -> None:
+    def rotate(self, batch_size: int, *, dry_run: bool, using: str | None) -> None:
         active = app_settings.ACTIVE_KEY_ID
         verb = "would re-encrypt" if dry_run else "re-encrypted"
         self.stdout.write(f"{'Dry run: ' if dry_run else ''}rotating to key {active!r}")
@@ -81,7 +79,7 @@ class Command(BaseCommand):
     def show_progress(self, report: keyrotation.ModelRotation) -> None:
         self.stdout.write(f"  {report.label}: {report.done}/{report.total} rows")
 
-    def verify(self, using: str) -> None:
+    def verify(self, using: str | None) -> None:
         active = app_settings.ACTIVE_KEY_ID
         totals: Counter[str] = Counter()
         for label, fields in keyrotation.key_usage(using=using).items():

@@ -1,23 +1,21 @@
-"""Moving a django-slack-oauth project over: its settings, scopes, pipelines and tokens.
+"""django-slack-oauth's settings, scopes and pipelines become the Slack app ``default``.
 
-``slack_installs_import_settings`` is a thin command over these functions.
-django-slack-oauth used Slack's v1 OAuth (``/oauth/authorize``, ``oauth.access``),
-so its ``SLACK_SCOPE`` is mapped onto v2 bot and user scopes (``V1_SCOPES``).
+``slack_installs_import_settings`` is a thin command over these functions; its tokens
+are copied by ``compat.token_import``. django-slack-oauth used Slack's v1 OAuth
+(``/oauth/authorize``, ``oauth.access``), so its ``SLACK_SCOPE`` is mapped onto v2 bot
+and user scopes (``V1_SCOPES``).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
 
-from ..models import Installation, SlackApp, UserToken
+from ..models import SlackApp
 from ..pipelines import registered_steps
 
 DEFAULT_SLUG = "default"
@@ -238,166 +236,3 @@ def build_default_app(
     if problems:
         raise ImportProblem("\n".join(problems))
     return SettingsImport(app=app, created=created, scopes=scopes, pipelines=pipelines)
-
-
-# --- Tokens from django-slack-oauth's tables ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LegacyTable:
-    name: str
-    user_column: str
-    order_column: str
-
-
-# Newest rows first, so a user's latest token wins over older ones.
-LEGACY_TABLES = (
-    # 1.x: every OAuth request, with the user it was made for.
-    LegacyTable("django_slack_oauth_slackoauthrequest", "associated_user_id", "id"),
-    # 0.x: one SlackUser per Django user (db_table "slack_user").
-    LegacyTable("slack_user", "slacker_id", "slacker_id"),
-    LegacyTable("django_slack_oauth_slackuser", "slacker_id", "slacker_id"),
-)
-
-
-@dataclass
-class TokenImport:
-    tables: list[str] = field(default_factory=list)
-    imported: int = 0
-    installations_created: int = 0
-    unmapped: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
-
-
-def _existing_tables() -> list[LegacyTable]:
-    found = []
-    names = set(connection.introspection.table_names())
-    for table in LEGACY_TABLES:
-        if table.name not in names:
-            continue
-        with connection.cursor() as cursor:
-            columns = {
-                column.name
-                for column in connection.introspection.get_table_description(cursor, table.name)
-            }
-        if {"access_token", "extras", table.user_column} <= columns:
-            found.append(table)
-    return found
-
-
-def _rows(table: LegacyTable) -> Iterator[tuple[Any, Any, Any, Any]]:
-    quote = connection.ops.quote_name
-    query = (
-        f"SELECT {quote(table.order_column)}, {quote(table.user_column)}, "  # noqa: S608
-        f"{quote('access_token')}, {quote('extras')} FROM {quote(table.name)} "
-        f"ORDER BY {quote(table.order_column)} DESC"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(query)
-        yield from cursor.fetchall()
-
-
-def _extras(value: Any) -> dict[str, Any] | None:
-    if isinstance(value, dict):
-        return value
-    if value in (None, ""):
-        return {}
-    try:
-        decoded = json.loads(value)
-    except (TypeError, ValueError):
-        return None
-    return decoded if isinstance(decoded, dict) else None
-
-
-def _nested_id(extras: dict[str, Any], flat: str, nested: str) -> str:
-    # oauth.access answers carry team_id / user_id; users.identity ones team.id / user.id.
-    value = extras.get(flat)
-    if not value and isinstance(extras.get(nested), dict):
-        value = extras[nested].get("id")
-    return str(value or "")[:32]
-
-
-def import_legacy_tokens(app: SlackApp) -> TokenImport:
-    """Copy django-slack-oauth's stored tokens into ``UserToken`` rows of ``app``.
-
-    A workspace without an installation of ``app`` gets a minimal one (with the
-    classic bot token, if the old answer had one). A user who already has a token
-    keeps it. Everything happens in one transaction.
-    """
-    report = TokenImport()
-    users = get_user_model()
-    created_here: set[int] = set()  # installations this import made, and may fill in
-    seen: set[tuple[int, str]] = set()
-    with transaction.atomic():
-        for table in _existing_tables():
-            report.tables.append(table.name)
-            for row_id, django_user_id, token, raw_extras in _rows(table):
-                where = f"{table.name} row {row_id}"
-                extras = _extras(raw_extras)
-                if extras is None:
-                    report.unmapped.append(f"{where}: extras is not a JSON object")
-                    continue
-                team_id = _nested_id(extras, "team_id", "team")
-                slack_user_id = _nested_id(extras, "user_id", "user")
-                if not token:
-                    report.unmapped.append(f"{where}: no access token")
-                    continue
-                if not team_id or not slack_user_id:
-                    report.unmapped.append(f"{where}: extras names no team_id or no user_id")
-                    continue
-                installation, created = Installation.objects.get_or_create(
-                    app=app,
-                    enterprise_id=str(extras.get("enterprise_id") or "")[:32],
-                    team_id=team_id,
-                    defaults={"installer_user_id": slack_user_id},
-                )
-                if created:
-                    report.installations_created += 1
-                    created_here.add(installation.pk)
-                if installation.pk in created_here:
-                    _fill_in(installation, extras, slack_user_id)
-                if (installation.pk, slack_user_id) in seen:
-                    report.kept.append(f"{where}: an older token of {slack_user_id}")
-                    continue
-                seen.add((installation.pk, slack_user_id))
-                user = users.objects.filter(pk=django_user_id).first() if django_user_id else None
-                _, made = UserToken.objects.get_or_create(
-                    installation=installation,
-                    slack_user_id=slack_user_id,
-                    defaults={
-                        "access_token": str(token),
-                        "scopes": str(extras.get("scope") or "")[:5000],
-                        "user": user,
-                    },
-                )
-                if made:
-                    report.imported += 1
-                else:
-                    report.kept.append(f"{where}: {slack_user_id} in {team_id} already has one")
-    return report
-
-
-def _fill_in(installation: Installation, extras: dict[str, Any], slack_user_id: str) -> None:
-    """Complete an installation this import made with what a v1 answer knows: the team
-    name, the classic bot's token (under ``bot``; its installer becomes the
-    installation's) and the incoming webhook."""
-    bot = extras.get("bot")
-    bot = bot if isinstance(bot, dict) else {}
-    webhook = extras.get("incoming_webhook")
-    webhook = webhook if isinstance(webhook, dict) else {}
-    changed = False
-    if not installation.team_name and extras.get("team_name"):
-        installation.team_name = str(extras["team_name"])[:200]
-        changed = True
-    if installation.bot_token is None and bot.get("bot_access_token"):
-        installation.bot_token = str(bot["bot_access_token"])
-        installation.bot_user_id = str(bot.get("bot_user_id") or "")[:32]
-        installation.installer_user_id = slack_user_id
-        changed = True
-    if installation.incoming_webhook_url is None and webhook.get("url"):
-        installation.incoming_webhook_url = str(webhook["url"])
-        installation.incoming_webhook_channel = str(webhook.get("channel") or "")[:200]
-        installation.incoming_webhook_channel_id = str(webhook.get("channel_id") or "")[:32]
-        changed = True
-    if changed:
-        installation.save()
