@@ -11,10 +11,11 @@ from django.core.management import call_command, execute_from_command_line
 from django.core.management.base import CommandError
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.test.utils import CaptureQueriesContext, isolate_apps
+from django.utils import timezone
 
 from slack_installs import crypto, keyrotation
 from slack_installs.fields import Ciphertext, EncryptedTextField
-from slack_installs.models import Installation, SlackApp, UserToken
+from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
 
 K1 = "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA="  # the key of tests/settings.py
 K2 = "c2Vjb25kLWtleS0wMDAwMDAwMDAwMDAwMDAwMDAwMDA="
@@ -24,6 +25,7 @@ EXPECTED_FIELDS = {
     "slack_installs.SlackApp": {"client_secret", "signing_secret", "previous_signing_secret"},
     "slack_installs.Installation": {"bot_token", "bot_refresh_token", "incoming_webhook_url"},
     "slack_installs.UserToken": {"access_token", "refresh_token"},
+    "slack_installs.OAuthAttempt": {"code_verifier"},
 }
 
 
@@ -81,6 +83,13 @@ def populated(slack_app):
         access_token="xoxp-canary-user",
         refresh_token="xoxe-1-canary-user-refresh",
     )
+    now = timezone.now()
+    OAuthAttempt.objects.create(
+        app=slack_app,
+        state_digest="0" * 64,
+        expires_at=now,
+        code_verifier="canary-pkce-verifier-8888",
+    )
     return slack_app
 
 
@@ -100,7 +109,7 @@ def test_rotation_covers_every_field_and_model(populated, settings):
     call_command("slack_installs_rotate_keys", "--batch-size", "1", stdout=out)
 
     for label, names in EXPECTED_FIELDS.items():
-        model = {m._meta.label: m for m in (SlackApp, Installation, UserToken)}[label]
+        model = {m._meta.label: m for m in (SlackApp, Installation, UserToken, OAuthAttempt)}[label]
         for name in names:
             assert key_ids(model, name) == ["k2"], (label, name)
     app = SlackApp.objects.get()
@@ -119,6 +128,8 @@ def test_rotation_covers_every_field_and_model(populated, settings):
     assert "slack_installs.Installation: 1/1 rows, re-encrypted 3 values" in output
     assert "slack_installs.SlackApp: 1/1 rows, re-encrypted 3 values" in output
     assert "slack_installs.UserToken: 1/1 rows, re-encrypted 2 values" in output
+    assert "slack_installs.OAuthAttempt: 1/1 rows, re-encrypted 1 values" in output
+    assert OAuthAttempt.objects.get().code_verifier == "canary-pkce-verifier-8888"
     assert "canary" not in output
 
 
@@ -234,12 +245,12 @@ def test_verify_exits_non_zero_while_an_old_key_is_in_use(populated, settings, c
     assert excinfo.value.code == 1
     captured = capsys.readouterr()
     assert "slack_installs.Installation.bot_token: k1: 1" in captured.out
-    assert "8 values are not under the active key 'k2'" in captured.err
+    assert "9 values are not under the active key 'k2'" in captured.err
 
     keyrotation.rotate_keys()
     execute_from_command_line(["manage.py", "slack_installs_rotate_keys", "--verify"])
     captured = capsys.readouterr()
-    assert "Total: 8 values under the active key 'k2'" in captured.out
+    assert "Total: 9 values under the active key 'k2'" in captured.out
     assert "Every value is under the active key 'k2'." in captured.out
 
 
@@ -278,7 +289,7 @@ def test_w002_warns_about_values_under_a_dropped_key(populated, settings):
     use_keys(settings, "k2", k2=K2)
     messages = w002(databases=["default"])
     assert len(messages) == 1
-    assert "8 stored values use key id 'k1'" in messages[0].msg
+    assert "9 stored values use key id 'k1'" in messages[0].msg
     assert "slack_installs.Installation.bot_token: 1" in messages[0].msg
     assert "'k1'" in messages[0].hint
     # Database checks run only when asked for a database.

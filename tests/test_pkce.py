@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import string
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,7 +21,8 @@ CALLBACK = "/slack/acme/oauth/callback/"
 
 
 def _s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _raw_verifier() -> str | None:
@@ -30,7 +32,7 @@ def _raw_verifier() -> str | None:
 def test_pkce_pair_follows_rfc_7636():
     verifier, challenge = pkce_pair()
     assert 43 <= len(verifier) <= 128
-    assert set(verifier) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+    assert set(verifier) <= set(string.ascii_letters + string.digits + "-._~")  # unreserved
     assert challenge == _s256(verifier)
     assert "=" not in challenge
     assert pkce_pair()[0] != verifier
