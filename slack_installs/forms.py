@@ -8,7 +8,9 @@ import django
 from django import forms
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
+from . import secrets
 from .fields import has_stored_value
 from .models import SlackApp, split_scopes
 from .pipelines import Step, registered_steps
@@ -17,6 +19,12 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 SECRET_FIELDS = ("client_secret", "signing_secret")
+# How a secret typed into the change form of an existing app is changed: as the rotate pages
+# change it (the previous signing secret keeps verifying during the grace period).
+SECRET_ROTATIONS = {
+    "client_secret": secrets.rotate_client_secret,
+    "signing_secret": secrets.rotate_signing_secret,
+}
 # Django 5 warns unless URL fields say which scheme a bare domain gets; 4.2 has no such option.
 URL_FIELD_OPTIONS: dict[str, Any] = {"assume_scheme": "https"} if django.VERSION >= (5, 0) else {}
 
@@ -124,7 +132,12 @@ def validate_scopes(value: str, label: StrOrPromise) -> list[str]:
 
 
 class SlackAppForm(forms.ModelForm):
-    """A Slack app; secrets are write-only and a blank secret keeps the stored one."""
+    """A Slack app; secrets are write-only and a blank secret keeps the stored one.
+
+    A new app stores the secrets it is given. For an existing app a typed secret goes
+    through its rotation (``secrets.py``) once the app is saved: ``save()`` does it, and a
+    caller of ``save(commit=False)`` calls ``rotate_secrets()`` after saving the app.
+    """
 
     client_secret = forms.CharField(
         label=_("Client secret"), required=False, strip=True, widget=SecretInput()
@@ -171,7 +184,7 @@ class SlackAppForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        adding = self.instance.pk is None
+        self.adding = adding = self.instance.pk is None
         for name in SECRET_FIELDS:
             # The model's value_from_object is the ciphertext: never offer it as an initial.
             self.initial[name] = ""
@@ -193,6 +206,21 @@ class SlackAppForm(forms.ModelForm):
         saved = list(self.instance.pipelines or [])
         picker.widget.missing = [path for path in saved if path not in steps]
         self.initial["pipelines"] = [path for path in saved if path in steps]
+
+    def _clean_secret(self, name: str) -> str:
+        value = self.cleaned_data.get(name, "")
+        if not value:
+            return ""
+        try:
+            return secrets.clean_secret(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid_secret") from None
+
+    def clean_client_secret(self) -> str:
+        return self._clean_secret("client_secret")
+
+    def clean_signing_secret(self) -> str:
+        return self._clean_secret("signing_secret")
 
     def clean_bot_scopes(self) -> str:
         value = self.cleaned_data.get("bot_scopes", "")
@@ -223,6 +251,27 @@ class SlackAppForm(forms.ModelForm):
 
     def _post_clean(self) -> None:
         super()._post_clean()  # type: ignore[misc]  # private hook, absent from django-stubs
+        if not self.adding:
+            return  # an existing app's secrets change through rotate_secrets()
         for name in SECRET_FIELDS:
             if name in self.cleaned_data:
                 setattr(self.instance, name, self.cleaned_data[name])
+
+    def save(self, commit: bool = True) -> SlackApp:
+        app = super().save(commit=commit)
+        if commit:
+            self.rotate_secrets()
+        return app
+
+    @sensitive_variables()  # tokens and secrets stay out of error reports
+    def rotate_secrets(self) -> None:
+        """Rotate each secret typed for an existing (and saved) app; nothing for a new one.
+
+        No user is passed on: the admin's own history entry for the save names the
+        changed secret as the rotate page's entry does, so one entry tells it.
+        """
+        if self.adding:
+            return
+        for name, rotate in SECRET_ROTATIONS.items():
+            if self.cleaned_data.get(name):
+                rotate(self.instance, self.cleaned_data[name])

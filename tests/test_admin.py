@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
+import time
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.test import override_settings
+from django.utils import timezone
 
+from slack_installs import events
 from slack_installs.models import SlackApp
 from tests.installs import assert_no_secret, make_installation
 
 ADD_URL = "/admin/slack_installs/slackapp/add/"
 NEW_CLIENT_SECRET = "canary-new-client-secret-7777"
 NEW_SIGNING_SECRET = "canary-new-signing-secret-8888"
+OLD_SIGNING_SECRET = "canary-signing-secret-6666"
 
 
 def change_url(app: SlackApp) -> str:
@@ -134,14 +140,136 @@ def test_blank_secrets_keep_the_stored_ones(admin_client, slack_app):
     assert slack_app.signing_secret == "canary-signing-secret-6666"
 
 
-def test_a_typed_secret_replaces_the_stored_one(admin_client, slack_app):
+def rotation_columns(app: SlackApp) -> dict[str, object]:
+    """The raw columns a rotation writes, as the database holds them."""
+    return (
+        SlackApp.objects.filter(pk=app.pk)
+        .values(
+            "client_secret",
+            "signing_secret",
+            "previous_signing_secret",
+            "previous_signing_secret_expires_at",
+            "signing_secret_rotated_at",
+            "client_secret_rotated_at",
+        )
+        .get()
+    )
+
+
+def signed(secret: str, body: bytes, at: float) -> dict[str, str]:
+    timestamp = str(int(at))
+    return {"timestamp": timestamp, "signature": events.signature_for(secret, timestamp, body)}
+
+
+def history(app: SlackApp) -> list[str]:
+    entries = LogEntry.objects.filter(object_id=str(app.pk)).order_by("pk")
+    return [entry.get_change_message() for entry in entries]
+
+
+def test_a_signing_secret_typed_into_the_change_form_is_rotated(admin_client, slack_app, settings):
+    settings.SLACK_INSTALLS = {**settings.SLACK_INSTALLS, "SIGNING_SECRET_GRACE_PERIOD": 600}
+    before = rotation_columns(slack_app)
+    started = timezone.now()
+
+    response = admin_client.post(
+        change_url(slack_app), edit_form(slack_app, signing_secret=NEW_SIGNING_SECRET)
+    )
+
+    assert response.status_code == 302, response.content
+    row = rotation_columns(slack_app)
+    # The old secret moved to the previous column as stored: encrypted, never plaintext.
+    assert row["previous_signing_secret"] == before["signing_secret"]
+    assert row["previous_signing_secret"].startswith("f1:k1:")
+    assert OLD_SIGNING_SECRET not in row["previous_signing_secret"]
+    assert row["signing_secret"].startswith("f1:k1:")
+    assert NEW_SIGNING_SECRET not in row["signing_secret"]
+    assert row["signing_secret_rotated_at"] >= started
+    assert row["previous_signing_secret_expires_at"] == row[
+        "signing_secret_rotated_at"
+    ] + datetime.timedelta(seconds=600)
+    # The client secret was left blank: untouched.
+    assert row["client_secret"] == before["client_secret"]
+    assert row["client_secret_rotated_at"] is None
+    # The same history as the rotate page writes.
+    assert history(slack_app) == ["Changed Signing secret."]
+
+    app = SlackApp.objects.get(pk=slack_app.pk)
+    body = b'{"type":"url_verification","challenge":"c-1"}'
+    now = time.time()
+    assert events.verify_request(app, body=body, now=now, **signed(NEW_SIGNING_SECRET, body, now))
+    assert events.verify_request(app, body=body, now=now, **signed(OLD_SIGNING_SECRET, body, now))
+    after = row["previous_signing_secret_expires_at"].timestamp() + 1
+    assert not events.verify_request(
+        app, body=body, now=after, **signed(OLD_SIGNING_SECRET, body, after)
+    )
+    assert events.verify_request(
+        app, body=body, now=after, **signed(NEW_SIGNING_SECRET, body, after)
+    )
+
+
+def test_a_client_secret_typed_into_the_change_form_is_rotated(admin_client, slack_app):
+    before = rotation_columns(slack_app)
+    started = timezone.now()
+
+    response = admin_client.post(
+        change_url(slack_app),
+        edit_form(slack_app, name="Renamed", client_secret=NEW_CLIENT_SECRET),
+    )
+
+    assert response.status_code == 302, response.content
+    row = rotation_columns(slack_app)
+    assert row["client_secret"].startswith("f1:k1:")
+    assert NEW_CLIENT_SECRET not in row["client_secret"]
+    assert row["client_secret_rotated_at"] >= started
+    for untouched in ("signing_secret", "previous_signing_secret", "signing_secret_rotated_at"):
+        assert row[untouched] == before[untouched]
+    app = SlackApp.objects.get(pk=slack_app.pk)
+    assert (app.name, app.client_secret) == ("Renamed", NEW_CLIENT_SECRET)
+    assert history(slack_app) == ["Changed Name and Client secret."]
+
+
+def test_the_change_form_and_the_rotate_page_write_the_same_history(
+    admin_client, slack_app, admin_user
+):
+    rotate_page = f"/admin/slack_installs/slackapp/{slack_app.pk}/rotate-signing-secret/"
+    assert admin_client.post(rotate_page, {"new_secret": "first-new-secret"}).status_code == 302
     response = admin_client.post(
         change_url(slack_app), edit_form(slack_app, signing_secret=NEW_SIGNING_SECRET)
     )
     assert response.status_code == 302, response.content
-    slack_app.refresh_from_db()
-    assert slack_app.signing_secret == NEW_SIGNING_SECRET
-    assert slack_app.client_secret == "canary-client-secret-5555"
+    by_page, by_form = LogEntry.objects.filter(object_id=str(slack_app.pk)).order_by("pk")
+    fields = ["user_id", "content_type_id", "object_repr", "action_flag", "change_message"]
+    assert [getattr(by_form, name) for name in fields] == [
+        getattr(by_page, name) for name in fields
+    ]
+    # Both were rotations: the secret of the first one is the previous one now.
+    assert SlackApp.objects.get(pk=slack_app.pk).previous_signing_secret == "first-new-secret"
+
+
+def test_a_bad_secret_in_the_change_form_is_a_form_error(admin_client, slack_app):
+    before = rotation_columns(slack_app)
+    response = admin_client.post(
+        change_url(slack_app), edit_form(slack_app, signing_secret="two words")
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["signing_secret"] == ["A secret contains no spaces or control characters."]
+    assert rotation_columns(slack_app) == before
+    assert history(slack_app) == []
+
+
+def test_the_add_form_just_stores_its_secrets(admin_client):
+    response = admin_client.post(
+        ADD_URL, app_form(client_secret=NEW_CLIENT_SECRET, signing_secret=NEW_SIGNING_SECRET)
+    )
+    assert response.status_code == 302, response.content
+    app = SlackApp.objects.get(slug="beta")
+    row = rotation_columns(app)
+    assert row["previous_signing_secret"] is None
+    assert row["previous_signing_secret_expires_at"] is None
+    assert row["signing_secret_rotated_at"] is None and row["client_secret_rotated_at"] is None
+    assert (app.client_secret, app.signing_secret) == (NEW_CLIENT_SECRET, NEW_SIGNING_SECRET)
+    assert history(app) == ["Added."]
 
 
 def test_unset_secret_says_so(admin_client, slack_app):
