@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.admin.utils import flatten, flatten_fieldsets
+from django.contrib.admin.utils import flatten, flatten_fieldsets, unquote
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
@@ -214,8 +214,11 @@ class SlackAppAdmin(SecretRotationAdminMixin, admin.ModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         extra_context = dict(extra_context or {})
-        app = self.get_object(request, object_id)
-        if app is not None:
+        app = self.get_object(request, unquote(object_id))
+        # Nothing about the app (not even a removed step's path) for staff who may not see it:
+        # the permission check in super().change_view comes after this, and a queued message
+        # would show on their next page.
+        if app is not None and self.has_view_or_change_permission(request, app):
             extra_context["slack_setup"] = slack_config.setup_context(
                 request, app, admin_site=self.admin_site.name
             )
