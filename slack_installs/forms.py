@@ -180,6 +180,14 @@ class SlackAppForm(forms.ModelForm):
             "slug": _("Used in this app's URLs: letters, digits, hyphens and underscores."),
             "bot_scopes": _("Comma-separated, no spaces, e.g. chat:write,commands."),
             "user_scopes": _("Comma-separated, no spaces, e.g. search:read."),
+            "success_url": _(
+                "Where the browser goes after an install: an https:// URL, or a path such as "
+                "/welcome/. Blank: the SUCCESS_URL setting, else the built-in page."
+            ),
+            "error_url": _(
+                "Where the browser goes after a failed install (given ?error= and the code): an "
+                "https:// URL, or a path. Blank: the ERROR_URL setting, else the built-in page."
+            ),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -8,12 +8,16 @@ import time
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.core.exceptions import ValidationError
 from django.test import override_settings
+from django.urls import reverse_lazy
 from django.utils import timezone
 
 from slack_installs import events
-from slack_installs.models import SlackApp
-from tests.installs import assert_no_secret, make_installation
+from slack_installs.models import SlackApp, safe_redirect_target, validate_redirect_target
+from tests import slack_payloads
+from tests.installs import assert_no_secret, make_installation, start_install
+from tests.slack_mocks import ACCESS_URL, answer_install
 
 ADD_URL = "/admin/slack_installs/slackapp/add/"
 NEW_CLIENT_SECRET = "canary-new-client-secret-7777"
@@ -304,6 +308,112 @@ def test_validation_errors(admin_client, slack_app, overrides, field, message):
     errors = response.context["adminform"].form.errors
     assert any(message in error for error in errors.get(field, [])), errors
     assert SlackApp.objects.count() == 1
+
+
+BAD_REDIRECT_TARGETS = [
+    "javascript:alert(1)",
+    "JavaScript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "not a url",
+    "welcome/",
+    "//evil.example/",
+    "///evil.example/",
+    "/\\evil.example/",
+    "https://evil.example\\@good.example/",
+    "/a\tb/",
+    "/a\x01b/",
+    "/a b/",
+    "/a\u200bb/",
+    "http://evil.example/",
+    "http://localhost.evil.example/",
+    "http://127.0.0.1.evil.example/",
+    "ftp://files.example/",
+    "https://",
+    "https:/evil.example/",
+]
+GOOD_REDIRECT_TARGETS = [
+    "/welcome/",
+    "/welcome/?from=slack#top",
+    "https://example.com/thanks",
+    "https://example.com:8443/done?x=1",
+    "http://localhost:8000/done",
+    "http://127.0.0.1/done",
+    "http://[::1]:8000/done",
+]
+
+
+@pytest.mark.parametrize("field", ["success_url", "error_url"])
+@pytest.mark.parametrize("bad", BAD_REDIRECT_TARGETS)
+def test_a_bad_success_or_error_url_is_refused(admin_client, slack_app, field, bad):
+    before = list(SlackApp.objects.values())
+    response = admin_client.post(change_url(slack_app), edit_form(slack_app, **{field: bad}))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == [field], errors
+    assert "absolute https:// URL" in errors[field][0]
+    assert list(SlackApp.objects.values()) == before
+    assert not LogEntry.objects.exists()
+
+
+@pytest.mark.parametrize("good", ["", *GOOD_REDIRECT_TARGETS])
+def test_a_good_success_and_error_url_are_saved(admin_client, slack_app, good):
+    response = admin_client.post(
+        change_url(slack_app), edit_form(slack_app, success_url=good, error_url=good)
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    stored = SlackApp.objects.values_list("success_url", "error_url").get(pk=slack_app.pk)
+    assert stored == (good, good)
+
+
+@pytest.mark.parametrize("bad", ["javascript:alert(1)", "//evil.example/", "http://evil.example/"])
+def test_full_clean_refuses_a_bad_success_or_error_url(slack_app, bad):
+    slack_app.success_url = bad
+    slack_app.error_url = bad
+    with pytest.raises(ValidationError) as refused:
+        slack_app.full_clean()
+    assert set(refused.value.message_dict) == {"success_url", "error_url"}
+
+
+@pytest.mark.parametrize("bad", [*BAD_REDIRECT_TARGETS, "", None, 42, ["/welcome/"]])
+def test_safe_redirect_target_drops_what_the_validator_refuses(bad):
+    assert safe_redirect_target(bad) == ""
+
+
+@pytest.mark.parametrize("good", GOOD_REDIRECT_TARGETS)
+def test_safe_redirect_target_keeps_what_the_validator_accepts(good):
+    validate_redirect_target(good)
+    assert safe_redirect_target(good) == good
+
+
+def test_safe_redirect_target_takes_a_lazy_url():
+    assert safe_redirect_target(reverse_lazy("slack_installs:success")) == "/slack/success/"
+
+
+# Rows saved before the validator may hold anything. Waits for views.callback to pick its
+# target through models.safe_redirect_target (the lead's rewrite of views.py); strict, so
+# the marker must go once it does.
+@pytest.mark.xfail(strict=True, reason="views.callback does not call safe_redirect_target yet")
+@pytest.mark.parametrize(
+    "stored", ["javascript:alert(1)", "//evil.example/", "http://evil.example/"]
+)
+def test_the_callback_never_redirects_to_a_stored_invalid_url(
+    client, slack_app, mocked_slack, settings, stored
+):
+    SlackApp.objects.filter(pk=slack_app.pk).update(success_url=stored, error_url=stored)
+    settings.SLACK_INSTALLS = {**settings.SLACK_INSTALLS, "SUCCESS_URL": stored}
+
+    state = start_install(client)
+    answer_install(mocked_slack)
+    done = client.get("/slack/acme/oauth/callback/", {"code": "c", "state": state})
+    assert done.status_code == 302
+    assert done["Location"] == "/slack/success/?app=acme"  # the built-in page
+
+    state = start_install(client)
+    mocked_slack.post(ACCESS_URL, json=slack_payloads.error("invalid_code"))
+    failed = client.get("/slack/acme/oauth/callback/", {"code": "c", "state": state})
+    assert failed.status_code == 400  # the built-in error page, no redirect
+    assert "Location" not in failed
 
 
 def test_user_scopes_alone_are_enough(admin_client):
