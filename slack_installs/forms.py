@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from . import secrets
+from .conf import app_settings
 from .fields import has_stored_value
 from .models import SlackApp, split_scopes
 from .pipelines import Step, registered_steps
@@ -202,6 +203,11 @@ class SlackAppForm(forms.ModelForm):
                 if is_set
                 else _("Not set.")
             )
+        if has_stored_value(self.instance, "signing_secret"):
+            self.fields["signing_secret"].help_text = _(
+                "Set. Leave blank to keep the current value; type a new one to rotate it: the "
+                "current one keeps verifying events for %(grace)s seconds."
+            ) % {"grace": app_settings.SIGNING_SECRET_GRACE_PERIOD}
         self.fields["client_secret"].required = adding
         if adding:
             self.fields["client_secret"].help_text = _(

@@ -102,6 +102,7 @@ def test_change_form_never_shows_the_secrets(admin_client, slack_app):
     assert_no_secret(html)
     assert 'name="client_secret"' in html
     assert "Leave blank to keep the current value" in html
+    assert "the current one keeps verifying events for 3600 seconds" in html
 
 
 def test_invalid_post_echoes_no_secret(admin_client, slack_app):
@@ -559,11 +560,22 @@ def test_blank_secret_is_kept_even_when_a_form_lists_the_secret_fields(slack_app
     assert slack_app.signing_secret == "canary-signing-secret-6666"
 
 
-def test_posted_secrets_stay_out_of_the_error_report(admin_user, settings, mailoutbox):
-    """An operator's mistake (the active key is missing) must not mail the secrets to ADMINS."""
+@pytest.mark.parametrize("page", ["add", "change"])
+def test_posted_secrets_stay_out_of_the_error_report(
+    admin_user, slack_app, settings, mailoutbox, page
+):
+    """An operator's mistake (the active key is missing) must not mail the secrets to ADMINS.
+
+    On the change page the secrets fail in their rotation, on the add page in the save.
+    """
     from django.test import Client
     from django.utils.log import AdminEmailHandler
 
+    url, form = (
+        (ADD_URL, app_form(name="Leaky", slug="leaky", client_id="77.88"))
+        if page == "add"
+        else (change_url(slack_app), edit_form(slack_app))
+    )
     settings.DEBUG = False
     settings.ADMINS = [("Ops", "ops@example.com")]
     settings.SLACK_INSTALLS = {**settings.SLACK_INSTALLS, "ACTIVE_KEY_ID": "missing"}
@@ -574,15 +586,11 @@ def test_posted_secrets_stay_out_of_the_error_report(admin_user, settings, mailo
     logging.getLogger("django.request").addHandler(html_mailer)
     try:
         response = browser.post(
-            "/admin/slack_installs/slackapp/add/",
+            url,
             {
-                "name": "Leaky",
-                "slug": "leaky",
-                "client_id": "77.88",
+                **form,
                 "client_secret": "canary-posted-client-secret",
                 "signing_secret": "canary-posted-signing-secret",
-                "bot_scopes": "chat:write",
-                "is_active": "on",
             },
         )
     finally:
@@ -592,6 +600,8 @@ def test_posted_secrets_stay_out_of_the_error_report(admin_user, settings, mailo
     html_report = next(mail for mail in mailoutbox if mail.alternatives)
     text_report = next(mail for mail in mailoutbox if not mail.alternatives)
     assert "EncryptionNotConfigured" in text_report.body
+    if page == "change":
+        assert "rotate_client_secret" in text_report.body  # it failed in the rotation
     assert "client_secret" in text_report.body  # the parameter is listed, its value is not
     html = html_report.alternatives[0][0]
     assert "Local Vars" in html
