@@ -20,14 +20,17 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 SECRET_FIELDS = ("client_secret", "signing_secret")
-# How a secret typed into the change form of an existing app is changed: as the rotate pages
-# change it (the previous signing secret keeps verifying during the grace period).
-SECRET_ROTATIONS = {
-    "client_secret": secrets.rotate_client_secret,
-    "signing_secret": secrets.rotate_signing_secret,
-}
 # Django 5 warns unless URL fields say which scheme a bare domain gets; 4.2 has no such option.
 URL_FIELD_OPTIONS: dict[str, Any] = {"assume_scheme": "https"} if django.VERSION >= (5, 0) else {}
+
+
+@sensitive_variables()  # tokens and secrets stay out of error reports
+def clean_typed_secret(value: str) -> str:
+    """``secrets.clean_secret`` for a form field: what is wrong becomes a form error."""
+    try:
+        return secrets.clean_secret(value)
+    except ValueError as exc:
+        raise forms.ValidationError(str(exc), code="invalid_secret") from None
 
 
 class SecretInput(forms.PasswordInput):
@@ -223,12 +226,7 @@ class SlackAppForm(forms.ModelForm):
 
     def _clean_secret(self, name: str) -> str:
         value = self.cleaned_data.get(name, "")
-        if not value:
-            return ""
-        try:
-            return secrets.clean_secret(value)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc), code="invalid_secret") from None
+        return clean_typed_secret(value) if value else ""
 
     def clean_client_secret(self) -> str:
         return self._clean_secret("client_secret")
@@ -286,6 +284,6 @@ class SlackAppForm(forms.ModelForm):
         """
         if self.adding:
             return
-        for name, rotate in SECRET_ROTATIONS.items():
+        for name in SECRET_FIELDS:
             if self.cleaned_data.get(name):
-                rotate(self.instance, self.cleaned_data[name])
+                secrets.ROTATIONS[name](self.instance, self.cleaned_data[name])
