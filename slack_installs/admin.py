@@ -211,12 +211,6 @@ class SlackAppAdmin(SecretRotationAdminMixin, admin.ModelAdmin):
     ) -> HttpResponse:
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def save_model(self, request: HttpRequest, obj: SlackApp, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        # A secret typed into the change form is rotated, as on the rotate pages; inside
-        # the admin's transaction, so a later failure undoes it with the rest.
-        form.rotate_secrets()
-
     def change_view(
         self,
         request: HttpRequest,

@@ -139,8 +139,9 @@ class SlackAppForm(forms.ModelForm):
     """A Slack app; secrets are write-only and a blank secret keeps the stored one.
 
     A new app stores the secrets it is given. For an existing app a typed secret goes
-    through its rotation (``secrets.py``) once the app is saved: ``save()`` does it, and a
-    caller of ``save(commit=False)`` calls ``rotate_secrets()`` after saving the app.
+    through its rotation (``secrets.py``) once the app is saved: in ``save()``, or with
+    ``save(commit=False)`` in ``save_m2m()``, which Django's admin (any admin) calls after
+    saving the app.
     """
 
     client_secret = forms.CharField(
@@ -264,7 +265,7 @@ class SlackAppForm(forms.ModelForm):
     def _post_clean(self) -> None:
         super()._post_clean()  # type: ignore[misc]  # private hook, absent from django-stubs
         if not self.adding:
-            return  # an existing app's secrets change through rotate_secrets()
+            return  # an existing app's secrets change through their rotation, in save()
         for name in SECRET_FIELDS:
             if name in self.cleaned_data:
                 setattr(self.instance, name, self.cleaned_data[name])
@@ -272,16 +273,23 @@ class SlackAppForm(forms.ModelForm):
     def save(self, commit: bool = True) -> SlackApp:
         app = super().save(commit=commit)
         if commit:
-            self.rotate_secrets()
+            self._rotate_secrets()
+        else:
+            # The hook Django asks a commit=False caller to run once the instance is saved.
+            save_m2m = self.save_m2m
+
+            def save_m2m_and_rotate() -> None:
+                save_m2m()
+                self._rotate_secrets()
+
+            # ModelForm.save() sets save_m2m the same way; the stubs declare it a method.
+            self.save_m2m = save_m2m_and_rotate  # type: ignore[method-assign]
         return app
 
     @sensitive_variables()  # tokens and secrets stay out of error reports
-    def rotate_secrets(self) -> None:
-        """Rotate each secret typed for an existing (and saved) app; nothing for a new one.
-
-        No user is passed on: the admin's own history entry for the save names the
-        changed secret as the rotate page's entry does, so one entry tells it.
-        """
+    def _rotate_secrets(self) -> None:
+        # No user is passed on: the admin's own history entry for the save names the
+        # changed secret as the rotate page's entry does, so one entry tells it.
         if self.adding:
             return
         for name in SECRET_FIELDS:

@@ -251,6 +251,24 @@ def test_the_change_form_and_the_rotate_page_write_the_same_history(
     assert SlackApp.objects.get(pk=slack_app.pk).previous_signing_secret == "first-new-secret"
 
 
+@pytest.mark.parametrize("commit", [True, False])
+def test_the_form_rotates_outside_the_admin_too(slack_app, commit):
+    """save(), or save(commit=False) then the save_m2m() Django asks for: any admin rotates."""
+    from slack_installs.forms import SlackAppForm
+
+    form = SlackAppForm(edit_form(slack_app, signing_secret=NEW_SIGNING_SECRET), instance=slack_app)
+    assert form.is_valid(), form.errors
+    app = form.save(commit=commit)
+    if not commit:
+        assert SlackApp.objects.get(pk=slack_app.pk).signing_secret == OLD_SIGNING_SECRET
+        app.save()
+        form.save_m2m()
+    stored = SlackApp.objects.get(pk=slack_app.pk)
+    assert stored.signing_secret == NEW_SIGNING_SECRET
+    assert stored.previous_signing_secret == OLD_SIGNING_SECRET
+    assert stored.signing_secret_rotated_at is not None
+
+
 def test_a_bad_secret_in_the_change_form_is_a_form_error(admin_client, slack_app):
     before = rotation_columns(slack_app)
     response = admin_client.post(
