@@ -1,6 +1,7 @@
 """The admin: Slack apps, their installations, and the OAuth request log.
 
-Secrets are write-only, tokens show at most their last four characters, and
+Secrets are write-only, access tokens show at most their last four characters
+(refresh tokens and webhook URLs only whether they are set), and
 exports are streamed from allowlisted columns (``resources.py``).
 
 The secret rotation pages come from ``admin_rotation.SecretRotationAdminMixin``,
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.admin.utils import flatten, flatten_fieldsets
+from django.contrib.admin.utils import flatten, flatten_fieldsets, unquote
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
@@ -49,6 +50,16 @@ if TYPE_CHECKING:
     from django.db.models.options import Options
 
 EXPORT_FORMATS = (base_formats.CSV, base_formats.XLSX, base_formats.JSON)
+
+
+def presence_hint(instance: Any, attname: str) -> str:
+    """Say "set" or "not set" for a stored credential, without decrypting it.
+
+    For credentials of which not even a tail may show: refresh tokens (a long-lived
+    credential) and webhook URLs (a credential as a whole).
+    """
+    is_set = instance is not None and has_stored_value(instance, attname)
+    return str(_("set") if is_set else _("not set"))
 
 
 def token_hint(instance: Any, attname: str) -> str:
@@ -209,8 +220,11 @@ class SlackAppAdmin(SecretRotationAdminMixin, admin.ModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         extra_context = dict(extra_context or {})
-        app = self.get_object(request, object_id)
-        if app is not None:
+        app = self.get_object(request, unquote(object_id))
+        # Nothing about the app (not even a removed step's path) for staff who may not see it:
+        # the permission check in super().change_view comes after this, and a queued message
+        # would show on their next page.
+        if app is not None and self.has_view_or_change_permission(request, app):
             extra_context["slack_setup"] = slack_config.setup_context(
                 request, app, admin_site=self.admin_site.name
             )
@@ -276,12 +290,25 @@ class UserTokenInline(admin.TabularInline):
     model = UserToken
     extra = 0
     can_delete = False
-    fields = ["slack_user_id", "user", "scopes", "token", "expires_at", "created_at", "revoked_at"]
+    fields = [
+        "slack_user_id",
+        "user",
+        "scopes",
+        "token",
+        "refresh_token_hint",  # not "refresh_token": the admin would show the model field
+        "expires_at",
+        "created_at",
+        "revoked_at",
+    ]
     readonly_fields = flatten(fields)
 
     @admin.display(description=_("token"))
     def token(self, obj: UserToken) -> str:
         return token_hint(obj, "access_token")
+
+    @admin.display(description=_("refresh token"))
+    def refresh_token_hint(self, obj: UserToken) -> str:
+        return presence_hint(obj, "refresh_token")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -433,13 +460,11 @@ class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):  # type: i
 
     @admin.display(description=_("bot refresh token"))
     def bot_refresh_token_hint(self, obj: Installation) -> str:
-        return token_hint(obj, "bot_refresh_token")
+        return presence_hint(obj, "bot_refresh_token")
 
     @admin.display(description=_("webhook URL"))
     def incoming_webhook_hint(self, obj: Installation | None) -> str:
-        # The webhook URL is a credential as a whole: not even its tail is shown.
-        set_ = obj is not None and obj.__dict__.get("incoming_webhook_url") is not None
-        return str(_("set") if set_ else _("not set"))
+        return presence_hint(obj, "incoming_webhook_url")
 
     @admin.action(
         description=_("Revoke selected installations (auth.revoke at Slack)"),

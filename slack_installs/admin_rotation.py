@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from . import secrets
 from .conf import app_settings
-from .models import SlackApp
+from .forms import clean_typed_secret
 
 
 class RotateSecretForm(forms.Form):
@@ -35,28 +34,22 @@ class RotateSecretForm(forms.Form):
     )
 
     def clean_new_secret(self) -> str:
-        try:
-            return secrets.clean_secret(self.cleaned_data["new_secret"])
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from None
+        return clean_typed_secret(self.cleaned_data["new_secret"])
 
 
 @dataclass(frozen=True)
 class _Rotation:
     title: Any
-    rotate: Callable[..., SlackApp]
     done: Any
 
 
 _ROTATIONS = {
     "client_secret": _Rotation(
         title=_("Rotate client secret"),
-        rotate=secrets.rotate_client_secret,
         done=_("The client secret of “%(app)s” was replaced; every worker uses it from now on."),
     ),
     "signing_secret": _Rotation(
         title=_("Rotate signing secret"),
-        rotate=secrets.rotate_signing_secret,
         done=_(
             "The signing secret of “%(app)s” was replaced; the previous one still verifies "
             "events for %(grace)s seconds."
@@ -105,7 +98,7 @@ class SecretRotationAdminMixin:
         rotation = _ROTATIONS[kind]
         form = RotateSecretForm(request.POST if request.method == "POST" else None)
         if form.is_valid():
-            rotation.rotate(app, form.cleaned_data["new_secret"], user=request.user)
+            secrets.ROTATIONS[kind](app, form.cleaned_data["new_secret"], user=request.user)
             admin.message_user(
                 request,
                 rotation.done % {"app": app, "grace": app_settings.SIGNING_SECRET_GRACE_PERIOD},

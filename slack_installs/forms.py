@@ -8,7 +8,10 @@ import django
 from django import forms
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
+from . import secrets
+from .conf import app_settings
 from .fields import has_stored_value
 from .models import SlackApp, split_scopes
 from .pipelines import Step, registered_steps
@@ -19,6 +22,15 @@ if TYPE_CHECKING:
 SECRET_FIELDS = ("client_secret", "signing_secret")
 # Django 5 warns unless URL fields say which scheme a bare domain gets; 4.2 has no such option.
 URL_FIELD_OPTIONS: dict[str, Any] = {"assume_scheme": "https"} if django.VERSION >= (5, 0) else {}
+
+
+@sensitive_variables()  # tokens and secrets stay out of error reports
+def clean_typed_secret(value: str) -> str:
+    """``secrets.clean_secret`` for a form field: what is wrong becomes a form error."""
+    try:
+        return secrets.clean_secret(value)
+    except ValueError as exc:
+        raise forms.ValidationError(str(exc), code="invalid_secret") from None
 
 
 class SecretInput(forms.PasswordInput):
@@ -124,7 +136,13 @@ def validate_scopes(value: str, label: StrOrPromise) -> list[str]:
 
 
 class SlackAppForm(forms.ModelForm):
-    """A Slack app; secrets are write-only and a blank secret keeps the stored one."""
+    """A Slack app; secrets are write-only and a blank secret keeps the stored one.
+
+    A new app stores the secrets it is given. For an existing app a typed secret goes
+    through its rotation (``secrets.py``) once the app is saved: in ``save()``, or with
+    ``save(commit=False)`` in ``save_m2m()``, which Django's admin (any admin) calls after
+    saving the app.
+    """
 
     client_secret = forms.CharField(
         label=_("Client secret"), required=False, strip=True, widget=SecretInput()
@@ -167,11 +185,19 @@ class SlackAppForm(forms.ModelForm):
             "slug": _("Used in this app's URLs: letters, digits, hyphens and underscores."),
             "bot_scopes": _("Comma-separated, no spaces, e.g. chat:write,commands."),
             "user_scopes": _("Comma-separated, no spaces, e.g. search:read."),
+            "success_url": _(
+                "Where the browser goes after an install: an https:// URL, or a path such as "
+                "/welcome/. Blank: the SUCCESS_URL setting, else the built-in page."
+            ),
+            "error_url": _(
+                "Where the browser goes after a failed install (given ?error= and the code): an "
+                "https:// URL, or a path. Blank: the ERROR_URL setting, else the built-in page."
+            ),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        adding = self.instance.pk is None
+        self.adding = adding = self.instance.pk is None
         for name in SECRET_FIELDS:
             # The model's value_from_object is the ciphertext: never offer it as an initial.
             self.initial[name] = ""
@@ -181,6 +207,11 @@ class SlackAppForm(forms.ModelForm):
                 if is_set
                 else _("Not set.")
             )
+        if has_stored_value(self.instance, "signing_secret"):
+            self.fields["signing_secret"].help_text = _(
+                "Set. Leave blank to keep the current value; type a new one to rotate it: the "
+                "current one keeps verifying events for %(grace)s seconds."
+            ) % {"grace": app_settings.SIGNING_SECRET_GRACE_PERIOD}
         self.fields["client_secret"].required = adding
         if adding:
             self.fields["client_secret"].help_text = _(
@@ -193,6 +224,16 @@ class SlackAppForm(forms.ModelForm):
         saved = list(self.instance.pipelines or [])
         picker.widget.missing = [path for path in saved if path not in steps]
         self.initial["pipelines"] = [path for path in saved if path in steps]
+
+    def _clean_secret(self, name: str) -> str:
+        value = self.cleaned_data.get(name, "")
+        return clean_typed_secret(value) if value else ""
+
+    def clean_client_secret(self) -> str:
+        return self._clean_secret("client_secret")
+
+    def clean_signing_secret(self) -> str:
+        return self._clean_secret("signing_secret")
 
     def clean_bot_scopes(self) -> str:
         value = self.cleaned_data.get("bot_scopes", "")
@@ -223,6 +264,34 @@ class SlackAppForm(forms.ModelForm):
 
     def _post_clean(self) -> None:
         super()._post_clean()  # type: ignore[misc]  # private hook, absent from django-stubs
+        if not self.adding:
+            return  # an existing app's secrets change through their rotation, in save()
         for name in SECRET_FIELDS:
             if name in self.cleaned_data:
                 setattr(self.instance, name, self.cleaned_data[name])
+
+    def save(self, commit: bool = True) -> SlackApp:
+        app = super().save(commit=commit)
+        if commit:
+            self._rotate_secrets()
+        else:
+            # The hook Django asks a commit=False caller to run once the instance is saved.
+            save_m2m = self.save_m2m
+
+            def save_m2m_and_rotate() -> None:
+                save_m2m()
+                self._rotate_secrets()
+
+            # ModelForm.save() sets save_m2m the same way; the stubs declare it a method.
+            self.save_m2m = save_m2m_and_rotate  # type: ignore[method-assign]
+        return app
+
+    @sensitive_variables()  # tokens and secrets stay out of error reports
+    def _rotate_secrets(self) -> None:
+        # No user is passed on: the admin's own history entry for the save names the
+        # changed secret as the rotate page's entry does, so one entry tells it.
+        if self.adding:
+            return
+        for name in SECRET_FIELDS:
+            if self.cleaned_data.get(name):
+                secrets.ROTATIONS[name](self.instance, self.cleaned_data[name])

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from .fields import EncryptedTextField
@@ -49,6 +50,57 @@ def web_url(value: object, limit: int = 200) -> str:
     return value
 
 
+# http:// is only for these: a browser sent to them stays on the machine.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _is_redirect_target(value: str) -> bool:
+    # Browsers read a backslash as a slash (/\evil.example is //evil.example, another site)
+    # and drop tabs and newlines from URLs: refuse them rather than guess what a browser does.
+    if not value or "\\" in value:
+        return False
+    if any(char.isspace() or not char.isprintable() for char in value):
+        return False
+    if value.startswith("/"):
+        return not value.startswith("//")  # "//host" is another site
+    try:
+        _WEB_URL(value)
+    except ValidationError:
+        return False
+    parts = urlsplit(value)
+    return parts.scheme == "https" or parts.hostname in LOOPBACK_HOSTS
+
+
+def validate_redirect_target(value: str) -> None:
+    """Refuse a ``success_url`` / ``error_url`` the callback must not send a browser to.
+
+    Allowed: an absolute ``https://`` URL (``http://`` only for localhost, 127.0.0.1
+    or [::1]), or a path on this site starting with exactly one ``/``; no backslash,
+    whitespace or control character.
+    """
+    if not _is_redirect_target(value):
+        raise ValidationError(
+            _(
+                "Enter an absolute https:// URL (http:// only for localhost, 127.0.0.1 or "
+                "[::1]) or a path on this site starting with a single “/”, without spaces, "
+                "backslashes or control characters."
+            ),
+            code="invalid_redirect_target",
+        )
+
+
+def safe_redirect_target(value: object) -> str:
+    """``value`` when ``validate_redirect_target`` accepts it, else ``""`` (as if unset).
+
+    For where the callback sends the browser: an app's ``success_url`` or ``error_url``
+    saved before they were validated, or the ``SUCCESS_URL`` / ``ERROR_URL`` settings
+    (a ``reverse_lazy()`` is fine).
+    """
+    if isinstance(value, Promise):
+        value = str(value)
+    return value if isinstance(value, str) and _is_redirect_target(value) else ""
+
+
 class SlackApp(models.Model):
     """One Slack app (client id and secrets) that workspaces can install."""
 
@@ -83,8 +135,12 @@ class SlackApp(models.Model):
         blank=True,
         help_text=_("Dotted paths of the steps run after each install, in order."),
     )
-    success_url = models.CharField(_("success URL"), max_length=500, blank=True)
-    error_url = models.CharField(_("error URL"), max_length=500, blank=True)
+    success_url = models.CharField(
+        _("success URL"), max_length=500, blank=True, validators=[validate_redirect_target]
+    )
+    error_url = models.CharField(
+        _("error URL"), max_length=500, blank=True, validators=[validate_redirect_target]
+    )
     is_active = models.BooleanField(_("active"), default=True)
     use_pkce = models.BooleanField(
         _("use PKCE"),

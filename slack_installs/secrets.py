@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -104,6 +105,14 @@ def rotate_signing_secret(app: SlackApp, new_secret: str, *, user: Any = None) -
         _log_change(locked, user, "Signing secret")
     _copy_to(app, locked, changed)
     return app
+
+
+# The one way to change each secret, by field name: the rotate pages and the app's change
+# form both go through these.
+ROTATIONS: dict[str, Callable[..., SlackApp]] = {
+    "client_secret": rotate_client_secret,
+    "signing_secret": rotate_signing_secret,
+}
 
 
 @sensitive_variables()  # tokens and secrets stay out of error reports

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
+import time
 
 import pytest
+from django.contrib.admin.models import LogEntry
+from django.core.exceptions import ValidationError
 from django.test import override_settings
+from django.urls import reverse_lazy
+from django.utils import timezone
 
-from slack_installs.models import SlackApp
-from tests.installs import assert_no_secret, make_installation
+from slack_installs import events
+from slack_installs.models import SlackApp, safe_redirect_target, validate_redirect_target
+from tests import slack_payloads
+from tests.installs import assert_no_secret, make_installation, start_install
+from tests.slack_mocks import ACCESS_URL, answer_install
 
 ADD_URL = "/admin/slack_installs/slackapp/add/"
 NEW_CLIENT_SECRET = "canary-new-client-secret-7777"
 NEW_SIGNING_SECRET = "canary-new-signing-secret-8888"
+OLD_SIGNING_SECRET = "canary-signing-secret-6666"
 
 
 def change_url(app: SlackApp) -> str:
@@ -92,6 +102,7 @@ def test_change_form_never_shows_the_secrets(admin_client, slack_app):
     assert_no_secret(html)
     assert 'name="client_secret"' in html
     assert "Leave blank to keep the current value" in html
+    assert "the current one keeps verifying events for 3600 seconds" in html
 
 
 def test_invalid_post_echoes_no_secret(admin_client, slack_app):
@@ -134,14 +145,154 @@ def test_blank_secrets_keep_the_stored_ones(admin_client, slack_app):
     assert slack_app.signing_secret == "canary-signing-secret-6666"
 
 
-def test_a_typed_secret_replaces_the_stored_one(admin_client, slack_app):
+def rotation_columns(app: SlackApp) -> dict[str, object]:
+    """The raw columns a rotation writes, as the database holds them."""
+    return (
+        SlackApp.objects.filter(pk=app.pk)
+        .values(
+            "client_secret",
+            "signing_secret",
+            "previous_signing_secret",
+            "previous_signing_secret_expires_at",
+            "signing_secret_rotated_at",
+            "client_secret_rotated_at",
+        )
+        .get()
+    )
+
+
+def signed(secret: str, body: bytes, at: float) -> dict[str, str]:
+    timestamp = str(int(at))
+    return {"timestamp": timestamp, "signature": events.signature_for(secret, timestamp, body)}
+
+
+def history(app: SlackApp) -> list[str]:
+    entries = LogEntry.objects.filter(object_id=str(app.pk)).order_by("pk")
+    return [entry.get_change_message() for entry in entries]
+
+
+def test_a_signing_secret_typed_into_the_change_form_is_rotated(admin_client, slack_app, settings):
+    settings.SLACK_INSTALLS = {**settings.SLACK_INSTALLS, "SIGNING_SECRET_GRACE_PERIOD": 600}
+    before = rotation_columns(slack_app)
+    started = timezone.now()
+
+    response = admin_client.post(
+        change_url(slack_app), edit_form(slack_app, signing_secret=NEW_SIGNING_SECRET)
+    )
+
+    assert response.status_code == 302, response.content
+    row = rotation_columns(slack_app)
+    # The old secret moved to the previous column as stored: encrypted, never plaintext.
+    assert row["previous_signing_secret"] == before["signing_secret"]
+    assert row["previous_signing_secret"].startswith("f1:k1:")
+    assert OLD_SIGNING_SECRET not in row["previous_signing_secret"]
+    assert row["signing_secret"].startswith("f1:k1:")
+    assert NEW_SIGNING_SECRET not in row["signing_secret"]
+    assert row["signing_secret_rotated_at"] >= started
+    assert row["previous_signing_secret_expires_at"] == row[
+        "signing_secret_rotated_at"
+    ] + datetime.timedelta(seconds=600)
+    # The client secret was left blank: untouched.
+    assert row["client_secret"] == before["client_secret"]
+    assert row["client_secret_rotated_at"] is None
+    # The same history as the rotate page writes.
+    assert history(slack_app) == ["Changed Signing secret."]
+
+    app = SlackApp.objects.get(pk=slack_app.pk)
+    body = b'{"type":"url_verification","challenge":"c-1"}'
+    now = time.time()
+    assert events.verify_request(app, body=body, now=now, **signed(NEW_SIGNING_SECRET, body, now))
+    assert events.verify_request(app, body=body, now=now, **signed(OLD_SIGNING_SECRET, body, now))
+    after = row["previous_signing_secret_expires_at"].timestamp() + 1
+    assert not events.verify_request(
+        app, body=body, now=after, **signed(OLD_SIGNING_SECRET, body, after)
+    )
+    assert events.verify_request(
+        app, body=body, now=after, **signed(NEW_SIGNING_SECRET, body, after)
+    )
+
+
+def test_a_client_secret_typed_into_the_change_form_is_rotated(admin_client, slack_app):
+    before = rotation_columns(slack_app)
+    started = timezone.now()
+
+    response = admin_client.post(
+        change_url(slack_app),
+        edit_form(slack_app, name="Renamed", client_secret=NEW_CLIENT_SECRET),
+    )
+
+    assert response.status_code == 302, response.content
+    row = rotation_columns(slack_app)
+    assert row["client_secret"].startswith("f1:k1:")
+    assert NEW_CLIENT_SECRET not in row["client_secret"]
+    assert row["client_secret_rotated_at"] >= started
+    for untouched in ("signing_secret", "previous_signing_secret", "signing_secret_rotated_at"):
+        assert row[untouched] == before[untouched]
+    app = SlackApp.objects.get(pk=slack_app.pk)
+    assert (app.name, app.client_secret) == ("Renamed", NEW_CLIENT_SECRET)
+    assert history(slack_app) == ["Changed Name and Client secret."]
+
+
+def test_the_change_form_and_the_rotate_page_write_the_same_history(
+    admin_client, slack_app, admin_user
+):
+    rotate_page = f"/admin/slack_installs/slackapp/{slack_app.pk}/rotate-signing-secret/"
+    assert admin_client.post(rotate_page, {"new_secret": "first-new-secret"}).status_code == 302
     response = admin_client.post(
         change_url(slack_app), edit_form(slack_app, signing_secret=NEW_SIGNING_SECRET)
     )
     assert response.status_code == 302, response.content
-    slack_app.refresh_from_db()
-    assert slack_app.signing_secret == NEW_SIGNING_SECRET
-    assert slack_app.client_secret == "canary-client-secret-5555"
+    by_page, by_form = LogEntry.objects.filter(object_id=str(slack_app.pk)).order_by("pk")
+    fields = ["user_id", "content_type_id", "object_repr", "action_flag", "change_message"]
+    assert [getattr(by_form, name) for name in fields] == [
+        getattr(by_page, name) for name in fields
+    ]
+    # Both were rotations: the secret of the first one is the previous one now.
+    assert SlackApp.objects.get(pk=slack_app.pk).previous_signing_secret == "first-new-secret"
+
+
+@pytest.mark.parametrize("commit", [True, False])
+def test_the_form_rotates_outside_the_admin_too(slack_app, commit):
+    """save(), or save(commit=False) then the save_m2m() Django asks for: any admin rotates."""
+    from slack_installs.forms import SlackAppForm
+
+    form = SlackAppForm(edit_form(slack_app, signing_secret=NEW_SIGNING_SECRET), instance=slack_app)
+    assert form.is_valid(), form.errors
+    app = form.save(commit=commit)
+    if not commit:
+        assert SlackApp.objects.get(pk=slack_app.pk).signing_secret == OLD_SIGNING_SECRET
+        app.save()
+        form.save_m2m()
+    stored = SlackApp.objects.get(pk=slack_app.pk)
+    assert stored.signing_secret == NEW_SIGNING_SECRET
+    assert stored.previous_signing_secret == OLD_SIGNING_SECRET
+    assert stored.signing_secret_rotated_at is not None
+
+
+def test_a_bad_secret_in_the_change_form_is_a_form_error(admin_client, slack_app):
+    before = rotation_columns(slack_app)
+    response = admin_client.post(
+        change_url(slack_app), edit_form(slack_app, signing_secret="two words")
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["signing_secret"] == ["A secret contains no spaces or control characters."]
+    assert rotation_columns(slack_app) == before
+    assert history(slack_app) == []
+
+
+def test_the_add_form_just_stores_its_secrets(admin_client):
+    response = admin_client.post(
+        ADD_URL, app_form(client_secret=NEW_CLIENT_SECRET, signing_secret=NEW_SIGNING_SECRET)
+    )
+    assert response.status_code == 302, response.content
+    app = SlackApp.objects.get(slug="beta")
+    row = rotation_columns(app)
+    assert row["previous_signing_secret"] is None
+    assert row["previous_signing_secret_expires_at"] is None
+    assert row["signing_secret_rotated_at"] is None and row["client_secret_rotated_at"] is None
+    assert (app.client_secret, app.signing_secret) == (NEW_CLIENT_SECRET, NEW_SIGNING_SECRET)
+    assert history(app) == ["Added."]
 
 
 def test_unset_secret_says_so(admin_client, slack_app):
@@ -176,6 +327,112 @@ def test_validation_errors(admin_client, slack_app, overrides, field, message):
     errors = response.context["adminform"].form.errors
     assert any(message in error for error in errors.get(field, [])), errors
     assert SlackApp.objects.count() == 1
+
+
+BAD_REDIRECT_TARGETS = [
+    "javascript:alert(1)",
+    "JavaScript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "not a url",
+    "welcome/",
+    "//evil.example/",
+    "///evil.example/",
+    "/\\evil.example/",
+    "https://evil.example\\@good.example/",
+    "/a\tb/",
+    "/a\x01b/",
+    "/a b/",
+    "/a\u200bb/",
+    "http://evil.example/",
+    "http://localhost.evil.example/",
+    "http://127.0.0.1.evil.example/",
+    "ftp://files.example/",
+    "https://",
+    "https:/evil.example/",
+]
+GOOD_REDIRECT_TARGETS = [
+    "/welcome/",
+    "/welcome/?from=slack#top",
+    "https://example.com/thanks",
+    "https://example.com:8443/done?x=1",
+    "http://localhost:8000/done",
+    "http://127.0.0.1/done",
+    "http://[::1]:8000/done",
+]
+
+
+@pytest.mark.parametrize("field", ["success_url", "error_url"])
+@pytest.mark.parametrize("bad", BAD_REDIRECT_TARGETS)
+def test_a_bad_success_or_error_url_is_refused(admin_client, slack_app, field, bad):
+    before = list(SlackApp.objects.values())
+    response = admin_client.post(change_url(slack_app), edit_form(slack_app, **{field: bad}))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == [field], errors
+    assert "absolute https:// URL" in errors[field][0]
+    assert list(SlackApp.objects.values()) == before
+    assert not LogEntry.objects.exists()
+
+
+@pytest.mark.parametrize("good", ["", *GOOD_REDIRECT_TARGETS])
+def test_a_good_success_and_error_url_are_saved(admin_client, slack_app, good):
+    response = admin_client.post(
+        change_url(slack_app), edit_form(slack_app, success_url=good, error_url=good)
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    stored = SlackApp.objects.values_list("success_url", "error_url").get(pk=slack_app.pk)
+    assert stored == (good, good)
+
+
+@pytest.mark.parametrize("bad", ["javascript:alert(1)", "//evil.example/", "http://evil.example/"])
+def test_full_clean_refuses_a_bad_success_or_error_url(slack_app, bad):
+    slack_app.success_url = bad
+    slack_app.error_url = bad
+    with pytest.raises(ValidationError) as refused:
+        slack_app.full_clean()
+    assert set(refused.value.message_dict) == {"success_url", "error_url"}
+
+
+@pytest.mark.parametrize("bad", [*BAD_REDIRECT_TARGETS, "", None, 42, ["/welcome/"]])
+def test_safe_redirect_target_drops_what_the_validator_refuses(bad):
+    assert safe_redirect_target(bad) == ""
+
+
+@pytest.mark.parametrize("good", GOOD_REDIRECT_TARGETS)
+def test_safe_redirect_target_keeps_what_the_validator_accepts(good):
+    validate_redirect_target(good)
+    assert safe_redirect_target(good) == good
+
+
+def test_safe_redirect_target_takes_a_lazy_url():
+    assert safe_redirect_target(reverse_lazy("slack_installs:success")) == "/slack/success/"
+
+
+# Rows saved before the validator may hold anything. Waits for views.callback to pick its
+# target through models.safe_redirect_target (the lead's rewrite of views.py); strict, so
+# the marker must go once it does.
+@pytest.mark.xfail(strict=True, reason="views.callback does not call safe_redirect_target yet")
+@pytest.mark.parametrize(
+    "stored", ["javascript:alert(1)", "//evil.example/", "http://evil.example/"]
+)
+def test_the_callback_never_redirects_to_a_stored_invalid_url(
+    client, slack_app, mocked_slack, settings, stored
+):
+    SlackApp.objects.filter(pk=slack_app.pk).update(success_url=stored, error_url=stored)
+    settings.SLACK_INSTALLS = {**settings.SLACK_INSTALLS, "SUCCESS_URL": stored}
+
+    state = start_install(client)
+    answer_install(mocked_slack)
+    done = client.get("/slack/acme/oauth/callback/", {"code": "c", "state": state})
+    assert done.status_code == 302
+    assert done["Location"] == "/slack/success/?app=acme"  # the built-in page
+
+    state = start_install(client)
+    mocked_slack.post(ACCESS_URL, json=slack_payloads.error("invalid_code"))
+    failed = client.get("/slack/acme/oauth/callback/", {"code": "c", "state": state})
+    assert failed.status_code == 400  # the built-in error page, no redirect
+    assert "Location" not in failed
 
 
 def test_user_scopes_alone_are_enough(admin_client):
@@ -321,11 +578,22 @@ def test_blank_secret_is_kept_even_when_a_form_lists_the_secret_fields(slack_app
     assert slack_app.signing_secret == "canary-signing-secret-6666"
 
 
-def test_posted_secrets_stay_out_of_the_error_report(admin_user, settings, mailoutbox):
-    """An operator's mistake (the active key is missing) must not mail the secrets to ADMINS."""
+@pytest.mark.parametrize("page", ["add", "change"])
+def test_posted_secrets_stay_out_of_the_error_report(
+    admin_user, slack_app, settings, mailoutbox, page
+):
+    """An operator's mistake (the active key is missing) must not mail the secrets to ADMINS.
+
+    On the change page the secrets fail in their rotation, on the add page in the save.
+    """
     from django.test import Client
     from django.utils.log import AdminEmailHandler
 
+    url, form = (
+        (ADD_URL, app_form(name="Leaky", slug="leaky", client_id="77.88"))
+        if page == "add"
+        else (change_url(slack_app), edit_form(slack_app))
+    )
     settings.DEBUG = False
     settings.ADMINS = [("Ops", "ops@example.com")]
     settings.SLACK_INSTALLS = {**settings.SLACK_INSTALLS, "ACTIVE_KEY_ID": "missing"}
@@ -336,15 +604,11 @@ def test_posted_secrets_stay_out_of_the_error_report(admin_user, settings, mailo
     logging.getLogger("django.request").addHandler(html_mailer)
     try:
         response = browser.post(
-            "/admin/slack_installs/slackapp/add/",
+            url,
             {
-                "name": "Leaky",
-                "slug": "leaky",
-                "client_id": "77.88",
+                **form,
                 "client_secret": "canary-posted-client-secret",
                 "signing_secret": "canary-posted-signing-secret",
-                "bot_scopes": "chat:write",
-                "is_active": "on",
             },
         )
     finally:
@@ -354,6 +618,8 @@ def test_posted_secrets_stay_out_of_the_error_report(admin_user, settings, mailo
     html_report = next(mail for mail in mailoutbox if mail.alternatives)
     text_report = next(mail for mail in mailoutbox if not mail.alternatives)
     assert "EncryptionNotConfigured" in text_report.body
+    if page == "change":
+        assert "rotate_client_secret" in text_report.body  # it failed in the rotation
     assert "client_secret" in text_report.body  # the parameter is listed, its value is not
     html = html_report.alternatives[0][0]
     assert "Local Vars" in html

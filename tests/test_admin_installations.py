@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 
 import pytest
 import responses
@@ -155,6 +156,36 @@ def test_detail_shows_token_tails_only(admin_client, slack_app):
     assert f"set, ends in …{slack_payloads.USER_TOKEN[-4:]}" in html  # the inline
     assert slack_payloads.WEBHOOK_URL[-4:] not in html.replace("#general", "")
     assert 'name="_save"' not in html  # nothing to edit
+
+
+def shown_value(html: str, field: str) -> str:
+    """The text the admin shows for a read-only ``field`` (a fieldset row or an inline cell)."""
+    found = re.search(
+        rf'class="[^"]*field-{field}[^"]*">.*?(?:<div class="readonly">|<p>)(.*?)</', html, re.S
+    )
+    assert found, field
+    return found.group(1).strip()
+
+
+def test_refresh_tokens_show_only_whether_they_are_set(admin_client, slack_app):
+    installation = make_installation(slack_app)
+    html = admin_client.get(change_url(installation)).content.decode()
+    assert shown_value(html, "bot_refresh_token_hint") == "set"
+    assert shown_value(html, "refresh_token_hint") == "set"  # the user token inline
+    # Not even the last four characters, anywhere (the CSRF token aside, which is random).
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+    for token in (slack_payloads.BOT_REFRESH_TOKEN, slack_payloads.USER_REFRESH_TOKEN):
+        assert token[-4:] not in page
+    assert_no_secret(html)
+
+
+def test_missing_refresh_tokens_show_as_not_set(admin_client, slack_app):
+    installation = make_installation(slack_app)
+    Installation.objects.filter(pk=installation.pk).update(bot_refresh_token=None)
+    UserToken.objects.filter(installation=installation).update(refresh_token=None)
+    html = admin_client.get(change_url(installation)).content.decode()
+    assert shown_value(html, "bot_refresh_token_hint") == "not set"
+    assert shown_value(html, "refresh_token_hint") == "not set"
 
 
 def test_detail_shows_the_org_url_read_only(admin_client, slack_app):

@@ -186,3 +186,31 @@ def test_positive_controls_staff_with_the_permission_can(client, objects, mocked
         {"action": "revoke", "post": "yes", "_selected_action": [installation.pk]},
     )
     assert Installation.objects.get().revoked_at is not None
+
+
+GONE_STEP = "tests.removed_module.removed_step"
+
+
+@pytest.mark.parametrize("perms", [(), ("add_slackapp",), ("view_installation",)])
+def test_staff_who_may_not_see_the_app_get_no_message_about_it(client, slack_app, perms):
+    """The warning about a removed pipeline step waits for the permission check."""
+    SlackApp.objects.filter(pk=slack_app.pk).update(pipelines=[GONE_STEP])
+    client.force_login(staff_user("outsider", *perms))
+
+    response = client.get(f"/admin/slack_installs/slackapp/{slack_app.pk}/change/")
+
+    assert response.status_code in (302, 403)
+    assert GONE_STEP not in response.content.decode()
+    following = client.get("/admin/")
+    assert following.status_code == 200
+    assert list(following.context["messages"]) == []
+    assert GONE_STEP not in following.content.decode()
+
+
+def test_staff_who_may_view_the_app_are_warned_about_a_removed_step(client, slack_app):
+    SlackApp.objects.filter(pk=slack_app.pk).update(pipelines=[GONE_STEP])
+    client.force_login(staff_user("viewer", "view_slackapp"))
+    response = client.get(f"/admin/slack_installs/slackapp/{slack_app.pk}/change/")
+    assert response.status_code == 200
+    warnings = [str(message) for message in response.context["messages"]]
+    assert any(GONE_STEP in message for message in warnings)
