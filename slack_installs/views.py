@@ -30,7 +30,7 @@ from . import events as slack_events
 from . import oauth
 from .conf import app_settings
 from .exceptions import InvalidState
-from .models import Installation, SlackApp, slack_id_shape
+from .models import Installation, SlackApp, safe_redirect_target, slack_id_shape
 from .oauth import ERROR_CODE
 
 _ENTERPRISE_ID = slack_id_shape("E")
@@ -155,7 +155,10 @@ def callback(request: HttpRequest, slug: str) -> HttpResponse:
     except InvalidState:
         return render_error(request, "invalid_state", app=app, status=400)
     if not outcome.succeeded:
-        error_url = app.error_url or app_settings.ERROR_URL
+        # A URL stored before validation existed (or a bad setting) is as good as none.
+        error_url = safe_redirect_target(app.error_url) or safe_redirect_target(
+            app_settings.ERROR_URL
+        )
         if error_url:
             separator = "&" if "?" in error_url else "?"
             return HttpResponseRedirect(
@@ -164,8 +167,8 @@ def callback(request: HttpRequest, slug: str) -> HttpResponse:
         return render_error(request, outcome.error, app=app, status=400)
     target = (
         outcome.attempt.next_url
-        or app.success_url
-        or app_settings.SUCCESS_URL
+        or safe_redirect_target(app.success_url)
+        or safe_redirect_target(app_settings.SUCCESS_URL)
         or success_page_url(app, outcome.installation)
     )
     return HttpResponseRedirect(target)

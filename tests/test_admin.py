@@ -412,7 +412,6 @@ def test_safe_redirect_target_takes_a_lazy_url():
 # Rows saved before the validator may hold anything. Waits for views.callback to pick its
 # target through models.safe_redirect_target (the lead's rewrite of views.py); strict, so
 # the marker must go once it does.
-@pytest.mark.xfail(strict=True, reason="views.callback does not call safe_redirect_target yet")
 @pytest.mark.parametrize(
     "stored", ["javascript:alert(1)", "//evil.example/", "http://evil.example/"]
 )

@@ -8,7 +8,7 @@ import slack_installs.fields
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("slack_installs", "0004_oauthattempt_kind"),
+        ("slack_installs", "0006_slackapp_url_validators"),
     ]
 
     operations = [
