@@ -23,7 +23,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from . import secrets
 from .exceptions import DecryptionError
-from .models import Installation, OAuthAttempt, SlackApp, UserToken
+from .models import SLACK_ID, Installation, OAuthAttempt, SlackApp, UserToken
 from .revocation import revoke_installation, wipe_user_tokens
 from .signals import installation_revoked, slack_event_received
 
@@ -104,12 +104,10 @@ def parse(body: bytes) -> dict[str, Any]:
     return payload
 
 
-SLACK_ID = re.compile(r"^[A-Z0-9]{1,32}$")
-
-
 def _slack_id(value: Any) -> str:
     """A Slack id (team, enterprise, user), or "" for anything else, which is never queried."""
-    return value if isinstance(value, str) and SLACK_ID.match(value) else ""
+    # fullmatch: the pattern's "$" would also let a trailing newline through.
+    return value if isinstance(value, str) and SLACK_ID.fullmatch(value) else ""
 
 
 def _ids(value: Any) -> list[str]:

@@ -363,3 +363,14 @@ def test_ids_that_are_not_slack_ids_are_never_looked_up(client, installation, re
     assert deliver(client, payload).status_code == 200
     assert raw_installation(installation.pk)["revoked_at"] is None
     assert revoked == []
+
+
+@pytest.mark.parametrize("team_id", ["X", "T0001\n"])
+def test_events_read_slack_ids_in_the_shape_installs_store(client, slack_app, revoked, team_id):
+    # models.SLACK_ID is the one shape of a Slack id: an id no install could have stored
+    # (one character, a trailing newline) names no installation, even one written by hand.
+    stray = Installation.objects.create(app=slack_app, team_id=team_id, bot_token="xoxb-stray")
+    payload = slack_payloads.app_uninstalled(team_id=team_id)
+    assert deliver(client, payload).status_code == 200
+    assert raw_installation(stray.pk)["revoked_at"] is None
+    assert revoked == []
