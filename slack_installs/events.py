@@ -156,18 +156,23 @@ def _serving(app: SlackApp, payload: dict[str, Any]) -> QuerySet[Installation]:
 
 
 def _installed_again_since(installation: Installation, payload: dict[str, Any]) -> bool:
-    """Tell whether the app was installed again after Slack sent this (late or retried) event."""
+    """Tell whether the app was installed again after Slack sent this (late or retried) event.
+
+    ``event_time`` is whole seconds, truncated: an event sent in the second an install
+    finished may well be about that install. Only an install finished a whole second or
+    more after ``event_time`` is surely newer.
+    """
     event_time = payload.get("event_time")
     if not isinstance(event_time, int) or isinstance(event_time, bool):
         return False
     try:
-        sent_at = _aware(event_time)
+        newer_from = _aware(event_time + 1)
     except (OverflowError, OSError, ValueError):
         return False  # a time no datetime can hold says no more than a missing one
     return OAuthAttempt.objects.filter(
         installation=installation,
         status=OAuthAttempt.Status.SUCCEEDED,
-        finished_at__gt=sent_at,
+        finished_at__gte=newer_from,
     ).exists()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import secrets
 import time
 
 import pytest
@@ -272,6 +273,30 @@ def test_a_late_retry_does_not_revoke_a_newer_install(client, installation, revo
     assert deliver(client, payload, HTTP_X_SLACK_RETRY_NUM="2").status_code == 200
     assert raw_installation(installation.pk)["revoked_at"] is None
     assert revoked == []
+
+
+@pytest.mark.parametrize("kind", ["app_uninstalled", "tokens_revoked"])
+@pytest.mark.parametrize(("finished_after", "acted_on"), [(0.4, True), (0.999, True), (1.0, False)])
+def test_only_an_install_a_whole_second_after_event_time_is_newer(
+    client, installation, revoked, kind, finished_after, acted_on
+):
+    # Slack's event_time is whole seconds: an uninstall 0.5 s after an install finished
+    # carries the install's own second. It is about that install, not older than it.
+    second = int(time.time()) - 30
+    OAuthAttempt.objects.create(
+        app=installation.app,
+        state_digest=secrets.token_hex(32),
+        status=OAuthAttempt.Status.SUCCEEDED,
+        installation=installation,
+        expires_at=timezone.now(),
+        finished_at=datetime.datetime.fromtimestamp(second + finished_after, tz=datetime.UTC),
+    )
+    payload = getattr(slack_payloads, kind)(event_time=second)
+    if kind == "tokens_revoked":
+        payload["event"]["tokens"] = {"bot": ["U0BOT"], "oauth": []}
+    assert deliver(client, payload).status_code == 200
+    assert (raw_installation(installation.pk)["bot_token"] is None) is acted_on
+    assert [call["reason"] for call in revoked] == ([kind] if acted_on else [])
 
 
 # --- tokens_revoked --------------------------------------------------------------------
