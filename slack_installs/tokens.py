@@ -14,10 +14,10 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import connection, models, transaction
-from django.db.models import Q
+from django.db import connection, connections, models, router, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 # Slack's answer when a refresh token was already used or revoked: only a new install helps.
 REINSTALL_ERRORS = frozenset({"invalid_refresh_token"})
+
+_Row = TypeVar("_Row", Installation, UserToken)
 
 
 def _serving(
@@ -266,6 +268,26 @@ def _reinstall_error(
     )
 
 
+def _locked(rows: models.QuerySet[_Row], pk: int) -> _Row:
+    """The row ``pk`` of ``rows``, read under a lock held until the transaction ends.
+
+    Call it first in the transaction, so no one else can refresh the token between our
+    read and our write. Where the database has row locks: ``SELECT ... FOR UPDATE``, of
+    this table's row only where the database can say so (MariaDB cannot, and raises).
+    SQLite has none, and its deferred transactions take the write lock at the first
+    write, after Slack was called: there a write that changes nothing takes it first,
+    so a second caller waits here (``timeout``) and then finds the refreshed token.
+    """
+    alias = router.db_for_write(rows.model)
+    rows = rows.using(alias)  # the transaction's database, never a read replica
+    features = connections[alias].features
+    if features.has_select_for_update:
+        of = ("self",) if features.has_select_for_update_of else ()
+        return rows.select_for_update(of=of).get(pk=pk)
+    rows.filter(pk=pk).update(updated_at=F("updated_at"))
+    return rows.get(pk=pk)
+
+
 @sensitive_variables()  # tokens and secrets stay out of error reports
 def refresh_bot_token(installation: Installation) -> Installation:
     """Refresh the bot token under a row lock, unless another caller already did.
@@ -274,12 +296,8 @@ def refresh_bot_token(installation: Installation) -> Installation:
     when Slack rejects the refresh token, ``SlackAPIError`` for any other failure.
     """
     failure: tuple[TokenRefreshError, SlackAPIError] | None = None
-    with transaction.atomic():
-        locked = (
-            Installation.objects.select_for_update(of=("self",))
-            .select_related("app")
-            .get(pk=installation.pk)
-        )
+    with transaction.atomic(using=router.db_for_write(Installation)):
+        locked = _locked(Installation.objects.select_related("app"), installation.pk)
         _check_bot_token(locked)
         # Whoever held the lock before us may have refreshed already.
         if not is_due(locked.bot_token_expires_at) or not has_stored_value(
@@ -314,12 +332,8 @@ def refresh_bot_token(installation: Installation) -> Installation:
 def refresh_user_token(user_token: UserToken) -> UserToken:
     """Refresh a user token under a row lock, unless another caller already did."""
     failure: tuple[TokenRefreshError, SlackAPIError] | None = None
-    with transaction.atomic():
-        locked = (
-            UserToken.objects.select_for_update(of=("self",))
-            .select_related("installation__app")
-            .get(pk=user_token.pk)
-        )
+    with transaction.atomic(using=router.db_for_write(UserToken)):
+        locked = _locked(UserToken.objects.select_related("installation__app"), user_token.pk)
         _check_user_token(locked)
         if not is_due(locked.expires_at) or not has_stored_value(locked, "refresh_token"):
             return locked
