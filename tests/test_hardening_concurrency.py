@@ -29,9 +29,11 @@ from django.conf import settings
 from django.db import connection, connections
 from django.test import Client
 
-from slack_installs import crypto, oauth
-from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
+from slack_installs import crypto, oauth, testing
+from slack_installs.models import HandledEvent, Installation, OAuthAttempt, SlackApp, UserToken
+from slack_installs.signals import slack_event_received
 from slack_installs.testing import FakeSlack
+from tests import slack_payloads
 from tests.installs import callback_through_fake, consent_at_fake
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,6 +157,60 @@ def test_one_state_replayed_by_two_concurrent_callbacks_is_exchanged_once(fake_s
     assert len(fake_slack.calls_to("oauth.v2.access")) == rounds
     assert Installation.objects.count() == 1
     assert OAuthAttempt.objects.filter(installation__isnull=False).count() == rounds
+
+
+def signed_delivery(body: bytes) -> Callable[[], int]:
+    """A POST of ``body`` to the acme app's events URL, signed when it is made."""
+
+    def deliver() -> int:
+        timestamp = str(int(time.time()))
+        signature = testing.signature(slack_payloads.SIGNING_SECRET, timestamp, body)
+        # A 500 stays an answer: raised, it would reach every client waiting in run_together.
+        slack = Client(raise_request_exception=False)
+        response = slack.post(
+            "/slack/acme/events/",
+            body,
+            content_type="application/json",
+            HTTP_X_SLACK_REQUEST_TIMESTAMP=timestamp,
+            HTTP_X_SLACK_SIGNATURE=signature,
+        )
+        return response.status_code
+
+    return deliver
+
+
+@racing
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first_fails", [False, True])
+def test_two_concurrent_deliveries_of_one_event_are_handled_once(slack_app, first_fails):
+    installation = Installation.objects.create(app=slack_app, team_id="T0001", bot_token="xoxb-x")
+    deliver = signed_delivery(
+        json.dumps(slack_payloads.app_uninstalled(event_id="Ev0TWICE1")).encode()
+    )
+    handled = []
+
+    def slow_receiver(sender, payload, **kwargs):
+        handled.append(payload["event_id"])
+        time.sleep(0.5)  # the other delivery arrives while this one is still at work
+        if first_fails and len(handled) == 1:
+            raise RuntimeError("the receiver's queue is down")
+
+    slack_event_received.connect(slow_receiver)
+    try:
+        results = run_together([deliver, deliver])
+    finally:
+        slack_event_received.disconnect(slow_receiver)
+
+    if first_fails:
+        # The second waited for the first, found nothing handled, and did the work itself.
+        assert sorted(results) == [200, 500]
+        assert handled == ["Ev0TWICE1", "Ev0TWICE1"]
+    else:
+        assert results == [200, 200]
+        assert handled == ["Ev0TWICE1"]
+    assert HandledEvent.objects.filter(event_id="Ev0TWICE1").count() == 1
+    installation.refresh_from_db()
+    assert installation.revoked_at is not None
 
 
 # --- The demo under gunicorn with three workers ------------------------------------------

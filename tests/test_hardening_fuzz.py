@@ -334,7 +334,8 @@ near_real = st.builds(
         ]
     ),
     st.fixed_dictionaries(
-        {},
+        # A new event_id each time: a handled one would be acknowledged without the work.
+        {"event_id": st.from_regex(r"Ev[A-Z0-9]{10}", fullmatch=True)},
         optional={
             "event_time": timestamps,
             "team_id": slack_ids,
