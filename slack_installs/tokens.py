@@ -1,9 +1,10 @@
 """Tokens for code that talks to Slack on behalf of an installation.
 
 Rotating tokens (Slack's token rotation) are refreshed here when they expire within
-``TOKEN_REFRESH_MARGIN``. Slack's refresh tokens are single-use, so a refresh runs
-under a row lock and re-reads the row once it holds the lock: of many callers, in
-any number of processes, the first refreshes and the others find the new token.
+``TOKEN_REFRESH_MARGIN``. Slack's refresh tokens are single-use, so a refresh takes a
+lock (the row's, or SQLite's write lock) before it reads the row and calls Slack: of
+many callers, in any number of processes, the first refreshes and the others find the
+new token.
 A token that is not due costs one query and no lock.
 """
 
@@ -290,7 +291,7 @@ def _locked(rows: models.QuerySet[_Row], pk: int) -> _Row:
 
 @sensitive_variables()  # tokens and secrets stay out of error reports
 def refresh_bot_token(installation: Installation) -> Installation:
-    """Refresh the bot token under a row lock, unless another caller already did.
+    """Refresh the bot token under a lock, unless another caller already did.
 
     Raises ``TokenRefreshError`` (and marks the installation as needing a re-install)
     when Slack rejects the refresh token, ``SlackAPIError`` for any other failure.
@@ -330,7 +331,7 @@ def refresh_bot_token(installation: Installation) -> Installation:
 
 @sensitive_variables()  # tokens and secrets stay out of error reports
 def refresh_user_token(user_token: UserToken) -> UserToken:
-    """Refresh a user token under a row lock, unless another caller already did."""
+    """Refresh a user token under a lock, unless another caller already did."""
     failure: tuple[TokenRefreshError, SlackAPIError] | None = None
     with transaction.atomic(using=router.db_for_write(UserToken)):
         locked = _locked(UserToken.objects.select_related("installation__app"), user_token.pk)
