@@ -1,8 +1,9 @@
 """Slack's Events API: request signatures, ``url_verification``, uninstalls and revoked tokens.
 
 Slack signs each delivery with the app's signing secret: ``v0=`` + hex HMAC-SHA256
-of ``v0:<timestamp>:<raw body>``. Slack retries a delivery it got no 200 for, so
-every outcome here is idempotent: a retry changes nothing a first delivery did not.
+of ``v0:<timestamp>:<raw body>``. Slack retries a delivery it got no 200 for, with the
+same ``event_id``: a retry of an event handled within the hour is acknowledged and not
+run again, and every outcome here is idempotent besides.
 """
 
 from __future__ import annotations
@@ -16,14 +17,22 @@ import re
 import time
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, router, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from . import secrets
 from .exceptions import DecryptionError
-from .models import Installation, OAuthAttempt, SlackApp, UserToken
+from .models import (
+    SLACK_ID,
+    HandledEvent,
+    Installation,
+    OAuthAttempt,
+    SlackApp,
+    UserToken,
+    slack_id_shape,
+)
 from .revocation import revoke_installation, wipe_user_tokens
 from .signals import installation_revoked, slack_event_received
 
@@ -31,6 +40,10 @@ logger = logging.getLogger(__name__)
 
 MAX_CLOCK_SKEW = 300  # seconds; Slack's advice against replayed requests
 SIGNATURE_VERSION = "v0"
+# Unix seconds in ASCII digits (ten until the year 2286). Anything longer is no timestamp,
+# and converting it could raise: past 4,300 digits int() refuses, past 308 float() does.
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
+EVENT_ID = slack_id_shape("Ev")
 
 
 class MalformedEvent(ValueError):
@@ -56,7 +69,7 @@ def verify_request(
 ) -> bool:
     """Tell whether a delivery is signed by the app's signing secret (or the previous one
     within its grace period) and was sent within ``MAX_CLOCK_SKEW`` seconds of now."""
-    if not timestamp or not signature or not timestamp.isascii() or not timestamp.isdigit():
+    if not timestamp or not signature or not TIMESTAMP.fullmatch(timestamp):
         return False
     now = time.time() if now is None else now
     if abs(now - int(timestamp)) > MAX_CLOCK_SKEW:
@@ -101,12 +114,10 @@ def parse(body: bytes) -> dict[str, Any]:
     return payload
 
 
-SLACK_ID = re.compile(r"^[A-Z0-9]{1,32}$")
-
-
 def _slack_id(value: Any) -> str:
     """A Slack id (team, enterprise, user), or "" for anything else, which is never queried."""
-    return value if isinstance(value, str) and SLACK_ID.match(value) else ""
+    # fullmatch: the pattern's "$" would also let a trailing newline through.
+    return value if isinstance(value, str) and SLACK_ID.fullmatch(value) else ""
 
 
 def _ids(value: Any) -> list[str]:
@@ -155,18 +166,23 @@ def _serving(app: SlackApp, payload: dict[str, Any]) -> QuerySet[Installation]:
 
 
 def _installed_again_since(installation: Installation, payload: dict[str, Any]) -> bool:
-    """Tell whether the app was installed again after Slack sent this (late or retried) event."""
+    """Tell whether the app was installed again after Slack sent this (late or retried) event.
+
+    ``event_time`` is whole seconds, truncated: an event sent in the second an install
+    finished may well be about that install. Only an install finished a whole second or
+    more after ``event_time`` is surely newer.
+    """
     event_time = payload.get("event_time")
     if not isinstance(event_time, int) or isinstance(event_time, bool):
         return False
     try:
-        sent_at = _aware(event_time)
+        newer_from = _aware(event_time + 1)
     except (OverflowError, OSError, ValueError):
         return False  # a time no datetime can hold says no more than a missing one
     return OAuthAttempt.objects.filter(
         installation=installation,
         status=OAuthAttempt.Status.SUCCEEDED,
-        finished_at__gt=sent_at,
+        finished_at__gte=newer_from,
     ).exists()
 
 
@@ -179,7 +195,7 @@ def wipe_revoked_tokens(app: SlackApp, payload: dict[str, Any], tokens: Any) -> 
     ]
     now = timezone.now()
     lost_bot: list[Installation] = []
-    with transaction.atomic():
+    with transaction.atomic(using=router.db_for_write(Installation)):
         for installation in installations:
             if installation.bot_user_id and installation.bot_user_id in bot_user_ids:
                 wiped = Installation.objects.filter(
@@ -209,8 +225,45 @@ def wipe_revoked_tokens(app: SlackApp, payload: dict[str, Any], tokens: Any) -> 
 def handle(app: SlackApp, payload: dict[str, Any]) -> dict[str, Any] | None:
     """Act on one verified delivery; return the JSON to answer with, if any.
 
-    ``slack_event_received`` is sent once per delivery, after the library's own work.
+    ``slack_event_received`` is sent once per event, after the library's own work. A
+    delivery of an ``event_id`` handled within the hour (Slack's retry) does nothing.
+    The ``event_id`` is marked handled in the transaction of that work, so a failure
+    (a receiver that raised: a 500, and Slack retries) leaves it unmarked.
     """
+    event_id = payload.get("event_id")
+    if not isinstance(event_id, str) or not EVENT_ID.fullmatch(event_id):
+        return _act(app, payload)
+    with transaction.atomic(using=router.db_for_write(HandledEvent)):
+        if not _first_handling(app, event_id):
+            logger.info("Slack event %s for %r was handled already", event_id, app.slug)
+            return None
+        return _act(app, payload)
+
+
+def _first_handling(app: SlackApp, event_id: str) -> bool:
+    """Mark ``event_id`` handled now; False when it was handled within the hour.
+
+    The insert comes first: a concurrent delivery of the same event waits on its unique
+    key until this transaction ends, then finds the row, or inserts its own if the
+    handling failed and rolled back.
+    """
+    now = timezone.now()
+    stale_from = now - HandledEvent.RETRIES_WITHIN
+    try:
+        with transaction.atomic(using=router.db_for_write(HandledEvent)):
+            HandledEvent.objects.create(app=app, event_id=event_id, handled_at=now)
+    except IntegrityError:
+        # Handled before. Over an hour ago it is not a retry: the row only awaits the cleanup.
+        return bool(
+            HandledEvent.objects.filter(
+                app=app, event_id=event_id, handled_at__lte=stale_from
+            ).update(handled_at=now)
+        )
+    return True
+
+
+def _act(app: SlackApp, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The library's own work for one delivery, then ``slack_event_received``."""
     answer = None
     installation = None
     kind = payload.get("type")

@@ -100,7 +100,9 @@ class EncryptedTextField(models.TextField):
     def to_python(self, value: Any) -> Any:
         if value is None or value == "":
             return None
-        if isinstance(value, Ciphertext):
+        if isinstance(value, Ciphertext | Decrypted):
+            # full_clean() sets what this returns back on the instance: a Decrypted value
+            # goes back as its ciphertext, where a plain str would leave the plaintext there.
             return value
         if crypto.is_stored_form(value):
             # Deserialising (loaddata) hands us the stored form: keep it as is.

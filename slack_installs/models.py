@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from urllib.parse import urlsplit
 
@@ -377,3 +378,29 @@ class OAuthAttempt(models.Model):
     def __str__(self) -> str:
         started = timezone.localtime(self.created_at)
         return f"{self.get_kind_display()} {self.status} at {started:%Y-%m-%d %H:%M}"
+
+
+class HandledEvent(models.Model):
+    """An Events API delivery that was handled: Slack's retries of it are not run again."""
+
+    # Slack retries a failed delivery three times (at once, after one and after five
+    # minutes): an event_id handled within this long is one of those retries. Older rows
+    # go in the cleanup.
+    RETRIES_WITHIN = datetime.timedelta(hours=1)
+
+    # No index of its own: the unique constraint starts with app.
+    app = models.ForeignKey(SlackApp, on_delete=models.CASCADE, related_name="+", db_index=False)
+    event_id = models.CharField(_("event id"), max_length=32)
+    handled_at = models.DateTimeField(_("handled at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("handled event")
+        verbose_name_plural = _("handled events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "event_id"], name="slack_installs_one_handled_event_per_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} handled at {timezone.localtime(self.handled_at):%Y-%m-%d %H:%M}"

@@ -1,9 +1,10 @@
 """Tokens for code that talks to Slack on behalf of an installation.
 
 Rotating tokens (Slack's token rotation) are refreshed here when they expire within
-``TOKEN_REFRESH_MARGIN``. Slack's refresh tokens are single-use, so a refresh runs
-under a row lock and re-reads the row once it holds the lock: of many callers, in
-any number of processes, the first refreshes and the others find the new token.
+``TOKEN_REFRESH_MARGIN``. Slack's refresh tokens are single-use, so a refresh takes a
+lock (the row's, or SQLite's write lock) before it reads the row and calls Slack: of
+many callers, in any number of processes, the first refreshes and the others find the
+new token.
 A token that is not due costs one query and no lock.
 """
 
@@ -14,10 +15,10 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.db import connections, models, router, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -41,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 # Slack's answer when a refresh token was already used or revoked: only a new install helps.
 REINSTALL_ERRORS = frozenset({"invalid_refresh_token"})
+
+_Row = TypeVar("_Row", Installation, UserToken)
 
 
 def _serving(
@@ -278,20 +281,36 @@ def _reinstall_error(
     )
 
 
+def _locked(rows: models.QuerySet[_Row], pk: int) -> _Row:
+    """The row ``pk`` of ``rows``, read under a lock held until the transaction ends.
+
+    Call it first in the transaction, so no one else can refresh the token between our
+    read and our write. Where the database has row locks: ``SELECT ... FOR UPDATE``, of
+    this table's row only where the database can say so (MariaDB cannot, and raises).
+    SQLite has none, and its deferred transactions take the write lock at the first
+    write, after Slack was called: there a write that changes nothing takes it first,
+    so a second caller waits here (``timeout``) and then finds the refreshed token.
+    """
+    alias = router.db_for_write(rows.model)
+    rows = rows.using(alias)  # the transaction's database, never a read replica
+    features = connections[alias].features
+    if features.has_select_for_update:
+        of = ("self",) if features.has_select_for_update_of else ()
+        return rows.select_for_update(of=of).get(pk=pk)
+    rows.filter(pk=pk).update(updated_at=F("updated_at"))
+    return rows.get(pk=pk)
+
+
 @sensitive_variables()  # tokens and secrets stay out of error reports
 def refresh_bot_token(installation: Installation) -> Installation:
-    """Refresh the bot token under a row lock, unless another caller already did.
+    """Refresh the bot token under a lock, unless another caller already did.
 
     Raises ``TokenRefreshError`` (and marks the installation as needing a re-install)
     when Slack rejects the refresh token, ``SlackAPIError`` for any other failure.
     """
     failure: tuple[TokenRefreshError, SlackAPIError] | None = None
-    with transaction.atomic():
-        locked = (
-            Installation.objects.select_for_update(of=("self",))
-            .select_related("app")
-            .get(pk=installation.pk)
-        )
+    with transaction.atomic(using=router.db_for_write(Installation)):
+        locked = _locked(Installation.objects.select_related("app"), installation.pk)
         _check_bot_token(locked)
         # Whoever held the lock before us may have refreshed already.
         if not is_due(locked.bot_token_expires_at) or not has_stored_value(
@@ -324,14 +343,10 @@ def refresh_bot_token(installation: Installation) -> Installation:
 
 @sensitive_variables()  # tokens and secrets stay out of error reports
 def refresh_user_token(user_token: UserToken) -> UserToken:
-    """Refresh a user token under a row lock, unless another caller already did."""
+    """Refresh a user token under a lock, unless another caller already did."""
     failure: tuple[TokenRefreshError, SlackAPIError] | None = None
-    with transaction.atomic():
-        locked = (
-            UserToken.objects.select_for_update(of=("self",))
-            .select_related("installation__app")
-            .get(pk=user_token.pk)
-        )
+    with transaction.atomic(using=router.db_for_write(UserToken)):
+        locked = _locked(UserToken.objects.select_related("installation__app"), user_token.pk)
         _check_user_token(locked)
         if not is_due(locked.expires_at) or not has_stored_value(locked, "refresh_token"):
             return locked

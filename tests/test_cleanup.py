@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from slack_installs.cleanup import cleanup_attempts
-from slack_installs.models import OAuthAttempt
+from slack_installs.models import HandledEvent, OAuthAttempt
 from tests.installs import make_installation
 
 _digests = itertools.count()
@@ -90,3 +90,20 @@ def test_nothing_to_do(db):
     out = io.StringIO()
     call_command("slack_installs_cleanup", stdout=out)
     assert "Deleted 0 OAuth attempt(s)" in out.getvalue()
+
+
+def test_the_cleanup_forgets_events_slack_can_no_longer_retry(slack_app):
+    now = timezone.now()
+    for event_id, minutes_ago in (("Ev0RECENT", 59), ("Ev0HOURAGO", 61), ("Ev0LASTWEEK", 10080)):
+        HandledEvent.objects.create(
+            app=slack_app,
+            event_id=event_id,
+            handled_at=now - datetime.timedelta(minutes=minutes_ago),
+        )
+    handled = {"Ev0RECENT", "Ev0HOURAGO", "Ev0LASTWEEK"}
+
+    assert cleanup_attempts(dry_run=True).handled_events == 2
+    assert set(HandledEvent.objects.values_list("event_id", flat=True)) == handled
+
+    call_command("slack_installs_cleanup", stdout=io.StringIO())  # the command cron runs
+    assert set(HandledEvent.objects.values_list("event_id", flat=True)) == {"Ev0RECENT"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import secrets
 import time
 
 import pytest
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from slack_installs import events, tokens
 from slack_installs.exceptions import InstallationRevoked
-from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
+from slack_installs.models import HandledEvent, Installation, OAuthAttempt, SlackApp, UserToken
 from slack_installs.signals import installation_revoked, slack_event_received
 from tests import slack_payloads
 
@@ -207,8 +208,10 @@ def test_app_uninstalled_revokes_the_installation(client, installation, received
         tokens.get_bot_token("acme", team_id="T0001")
 
 
-def test_a_retried_delivery_is_harmless(client, installation, received, revoked):
-    payload = slack_payloads.app_uninstalled()
+def test_a_retried_delivery_is_acknowledged_and_not_run_again(
+    client, installation, received, revoked
+):
+    payload = slack_payloads.app_uninstalled(event_id="Ev0RETRY1")
     assert deliver(client, payload).status_code == 200
     first = raw_installation(installation.pk), raw_user_tokens()
 
@@ -216,10 +219,96 @@ def test_a_retried_delivery_is_harmless(client, installation, received, revoked)
         client, payload, HTTP_X_SLACK_RETRY_NUM="1", HTTP_X_SLACK_RETRY_REASON="http_timeout"
     )
 
-    assert retry.status_code == 200
+    assert (retry.status_code, retry.content) == (200, b"")
     assert (raw_installation(installation.pk), raw_user_tokens()) == first
-    assert len(revoked) == 1  # revoked once
-    assert len(received) == 2  # but every delivery is announced
+    assert len(revoked) == 1
+    assert len(received) == 1  # Slack's retry is the same event: announced once
+    assert HandledEvent.objects.values_list("app", "event_id").get() == (
+        installation.app_id,
+        "Ev0RETRY1",
+    )
+
+
+def test_another_event_id_is_another_event(client, installation, received):
+    for event_id in ("Ev0FIRST1", "Ev0SECOND"):
+        payload = slack_payloads.event_callback({"type": "app_mention"}, event_id=event_id)
+        assert deliver(client, payload).status_code == 200
+    assert [call["payload"]["event_id"] for call in received] == ["Ev0FIRST1", "Ev0SECOND"]
+
+
+def test_the_same_event_id_of_another_app_is_another_event(client, slack_app, received):
+    SlackApp.objects.create(
+        name="Other", slug="other", client_id="333.444", client_secret="s", signing_secret="o"
+    )
+    payload = slack_payloads.event_callback({"type": "app_mention"}, event_id="Ev0SHARED")
+    assert deliver(client, payload).status_code == 200
+    assert deliver(client, payload, secret="o", url="/slack/other/events/").status_code == 200
+    assert [call["app"].slug for call in received] == ["acme", "other"]
+
+
+def test_a_delivery_whose_receiver_raised_runs_again_when_slack_retries(
+    client, installation, revoked
+):
+    calls = []
+
+    def flaky(sender, payload, **kwargs):
+        calls.append(payload["event_id"])
+        if len(calls) == 1:
+            raise RuntimeError("the receiver's queue is down")
+
+    slack_event_received.connect(flaky)
+    try:
+        payload = slack_payloads.app_uninstalled(event_id="Ev0FLAKY1")
+        with pytest.raises(RuntimeError):  # a 500 for Slack
+            deliver(client, payload)
+        # Nothing of the failed delivery stays: not its work, not its mark.
+        assert raw_installation(installation.pk)["revoked_at"] is None
+        assert not HandledEvent.objects.exists()
+
+        assert deliver(client, payload, HTTP_X_SLACK_RETRY_NUM="1").status_code == 200
+        assert deliver(client, payload, HTTP_X_SLACK_RETRY_NUM="2").status_code == 200
+    finally:
+        slack_event_received.disconnect(flaky)
+    assert calls == ["Ev0FLAKY1", "Ev0FLAKY1"]
+    assert raw_installation(installation.pk)["revoked_at"] is not None
+    assert HandledEvent.objects.filter(event_id="Ev0FLAKY1").count() == 1
+
+
+def test_only_a_delivery_whose_signature_checked_out_marks_its_event_id(
+    client, installation, received
+):
+    payload = slack_payloads.app_uninstalled(event_id="Ev0FORGED")
+    assert deliver(client, payload, secret="not-the-secret").status_code == 403
+    assert deliver(client, payload, timestamp=int(time.time()) - 3600).status_code == 403
+    assert not HandledEvent.objects.exists()
+    assert deliver(client, payload).status_code == 200
+    assert len(received) == 1
+    assert raw_installation(installation.pk)["revoked_at"] is not None
+
+
+@pytest.mark.parametrize(("minutes_ago", "runs_again"), [(59, False), (61, True)])
+def test_an_event_id_counts_as_handled_for_an_hour(
+    client, slack_app, received, minutes_ago, runs_again
+):
+    handled_at = timezone.now() - datetime.timedelta(minutes=minutes_ago)
+    HandledEvent.objects.create(app=slack_app, event_id="Ev0BEFORE", handled_at=handled_at)
+    payload = slack_payloads.event_callback({"type": "app_mention"}, event_id="Ev0BEFORE")
+    assert deliver(client, payload).status_code == 200
+    assert len(received) == (1 if runs_again else 0)
+    after = HandledEvent.objects.get().handled_at
+    assert (after > handled_at) is runs_again
+
+
+@pytest.mark.parametrize("event_id", [None, 42, "", "not an id", "Ev" + "0" * 40, "Ev0001\n"])
+def test_deliveries_without_a_usable_event_id_are_each_handled(
+    client, slack_app, received, event_id
+):
+    payload = slack_payloads.event_callback({"type": "app_mention"})
+    payload["event_id"] = event_id
+    for _ in range(2):
+        assert deliver(client, payload).status_code == 200
+    assert len(received) == 2
+    assert not HandledEvent.objects.exists()
 
 
 def test_org_wide_uninstall_revokes_only_the_org_wide_install(client, slack_app, revoked):
@@ -274,6 +363,30 @@ def test_a_late_retry_does_not_revoke_a_newer_install(client, installation, revo
     assert revoked == []
 
 
+@pytest.mark.parametrize("kind", ["app_uninstalled", "tokens_revoked"])
+@pytest.mark.parametrize(("finished_after", "acted_on"), [(0.4, True), (0.999, True), (1.0, False)])
+def test_only_an_install_a_whole_second_after_event_time_is_newer(
+    client, installation, revoked, kind, finished_after, acted_on
+):
+    # Slack's event_time is whole seconds: an uninstall 0.5 s after an install finished
+    # carries the install's own second. It is about that install, not older than it.
+    second = int(time.time()) - 30
+    OAuthAttempt.objects.create(
+        app=installation.app,
+        state_digest=secrets.token_hex(32),
+        status=OAuthAttempt.Status.SUCCEEDED,
+        installation=installation,
+        expires_at=timezone.now(),
+        finished_at=datetime.datetime.fromtimestamp(second + finished_after, tz=datetime.UTC),
+    )
+    payload = getattr(slack_payloads, kind)(event_time=second)
+    if kind == "tokens_revoked":
+        payload["event"]["tokens"] = {"bot": ["U0BOT"], "oauth": []}
+    assert deliver(client, payload).status_code == 200
+    assert (raw_installation(installation.pk)["bot_token"] is None) is acted_on
+    assert [call["reason"] for call in revoked] == ([kind] if acted_on else [])
+
+
 # --- tokens_revoked --------------------------------------------------------------------
 
 
@@ -299,6 +412,7 @@ def test_tokens_revoked_wipes_exactly_the_listed_tokens(client, installation, re
     assert deliver(client, payload, HTTP_X_SLACK_RETRY_NUM="1").status_code == 200
     assert (raw_installation(installation.pk), raw_user_tokens()) == before
     assert len(revoked) == 1
+    assert len(received) == 1
 
 
 def test_tokens_revoked_for_user_tokens_only_keeps_the_bot(client, installation, revoked):
@@ -362,4 +476,15 @@ def test_ids_that_are_not_slack_ids_are_never_looked_up(client, installation, re
     payload["authorizations"] = [{"team_id": "T\x00", "enterprise_id": None}]
     assert deliver(client, payload).status_code == 200
     assert raw_installation(installation.pk)["revoked_at"] is None
+    assert revoked == []
+
+
+@pytest.mark.parametrize("team_id", ["X", "T0001\n"])
+def test_events_read_slack_ids_in_the_shape_installs_store(client, slack_app, revoked, team_id):
+    # models.SLACK_ID is the one shape of a Slack id: an id no install could have stored
+    # (one character, a trailing newline) names no installation, even one written by hand.
+    stray = Installation.objects.create(app=slack_app, team_id=team_id, bot_token="xoxb-stray")
+    payload = slack_payloads.app_uninstalled(team_id=team_id)
+    assert deliver(client, payload).status_code == 200
+    assert raw_installation(stray.pk)["revoked_at"] is None
     assert revoked == []

@@ -1,4 +1,5 @@
 import json
+import pickle
 
 import pytest
 from django import forms
@@ -10,7 +11,7 @@ from django.test import override_settings
 
 from slack_installs import crypto
 from slack_installs.exceptions import DecryptionError
-from slack_installs.fields import Ciphertext
+from slack_installs.fields import Ciphertext, EncryptedTextField
 from slack_installs.models import Installation, SlackApp, UserToken
 from tests import slack_payloads
 
@@ -126,11 +127,31 @@ def test_dumpdata_emits_ciphertext_and_loaddata_round_trips(installation, tmp_pa
 
 @pytest.mark.django_db
 def test_pickled_instance_carries_no_plaintext(installation):
-    import pickle
-
     fresh = Installation.objects.get(pk=installation.pk)
     assert fresh.bot_token == slack_payloads.BOT_TOKEN
     assert slack_payloads.BOT_TOKEN.encode() not in pickle.dumps(fresh)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", [SlackApp, Installation, UserToken])
+def test_full_clean_leaves_no_plaintext_on_the_instance(installation, model):
+    fresh = model.objects.get()
+    stored = {
+        field.attname: fresh.__dict__[field.attname]
+        for field in model._meta.concrete_fields
+        if isinstance(field, EncryptedTextField)
+    }
+    fresh.full_clean()  # reads every field, cleans it and sets it back
+
+    blob, state = pickle.dumps(fresh), repr(fresh.__dict__)
+    for canary in slack_payloads.CANARIES:
+        assert canary.encode() not in blob, canary
+        assert canary not in state, canary
+    assert {name: fresh.__dict__[name] for name in stored} == stored
+    fresh.save()  # the same ciphertext again, not a new encryption of the plaintext
+    assert model.objects.filter(pk=fresh.pk).values(*stored).get() == stored
+    for name, value in stored.items():
+        assert getattr(fresh, name) == (value and crypto.decrypt(value))  # still reads
 
 
 @pytest.mark.django_db

@@ -1,7 +1,8 @@
 """Fuzzing the views anyone can reach without logging in: callback, install, events, pages.
 
 Hypothesis sends arbitrary query strings, headers, cookies and bodies (unicode, control
-characters, huge values, deep nesting), 150 examples per property. Whatever comes in,
+characters, huge values, numbers of thousands of digits, deep nesting), 150 examples per
+property; every header and parameter we parse also has a property of its own. Whatever comes in,
 the answer is never a 5xx, no installation is saved without a valid state, and nothing
 unsigned changes anything. The regressions the fuzzing found close the file.
 """
@@ -9,6 +10,7 @@ unsigned changes anything. The regressions the fuzzing found close the file.
 from __future__ import annotations
 
 import json
+import re
 import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -18,7 +20,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from slack_installs import oauth, testing
+from slack_installs import events, oauth, testing
 from slack_installs.conf import app_settings
 from slack_installs.models import Installation, OAuthAttempt, UserToken
 from tests import slack_payloads
@@ -76,9 +78,19 @@ spiced = st.builds(
     st.sampled_from(NASTY),
     st.text(any_char, max_size=8),
 )
-texts = st.one_of(st.text(any_char, max_size=60), huge(), spiced)
+ascii_digits = st.sampled_from("0123456789")
+# Numbers as text: what int() is handed. Past 4,300 digits int() raises (Python's limit on
+# converting digits), though isdigit() still says yes.
+numbers = st.one_of(
+    st.integers().map(str),
+    st.from_regex(r"[0-9]{1,20}", fullmatch=True),
+    huge(ascii_digits),
+    st.integers(4_290, 4_310).map(lambda length: "1" * length),
+)
+texts = st.one_of(st.text(any_char, max_size=60), huge(), spiced, numbers)
 token_like = st.from_regex(r"[A-Za-z0-9_\-]{20,100}", fullmatch=True)
-code_like = st.from_regex(r"[0-9]{12}\.[0-9]{13}\.[0-9a-f]{64}", fullmatch=True)
+CODE_SHAPE = re.compile(r"[0-9]{12}\.[0-9]{13}\.[0-9a-f]{64}")  # Slack's codes
+code_like = st.from_regex(CODE_SHAPE, fullmatch=True)
 param_names = st.one_of(
     st.sampled_from(["code", "state", "error", "next", "team", "app", "error_description"]),
     st.text(any_char, max_size=20),
@@ -116,7 +128,7 @@ header_names = st.one_of(
     ),
     st.from_regex(r"[A-Za-z][A-Za-z0-9\-]{0,20}", fullmatch=True),
 )
-header_values = st.one_of(st.text(latin1, max_size=80), huge(latin1))
+header_values = st.one_of(st.text(latin1, max_size=80), huge(latin1), numbers)
 headers = st.dictionaries(header_names, header_values, max_size=5)
 cookies = st.one_of(
     st.none(),
@@ -324,7 +336,8 @@ near_real = st.builds(
         ]
     ),
     st.fixed_dictionaries(
-        {},
+        # A new event_id each time: a handled one would be acknowledged without the work.
+        {"event_id": st.from_regex(r"Ev[A-Z0-9]{10}", fullmatch=True)},
         optional={
             "event_time": timestamps,
             "team_id": slack_ids,
@@ -372,9 +385,7 @@ def test_unsigned_events_never_fail_and_never_change_anything(client, installati
         body=bodies,
         content_type=content_types,
         given_headers=headers,
-        timestamp=st.one_of(
-            st.none(), st.just("now"), st.text(latin1, max_size=30), st.integers().map(str)
-        ),
+        timestamp=st.one_of(st.none(), st.just("now"), st.text(latin1, max_size=30), numbers),
         signature=st.one_of(
             st.none(),
             st.text(latin1, max_size=80),
@@ -430,6 +441,108 @@ def test_signed_deliveries_shaped_like_slacks_never_fail(client, installation):
         assert Installation.objects.count() == 1
 
     check()
+
+
+# --- Every header and parameter we parse, one property each ----------------------------
+# The install view's ``team`` and ``next`` have theirs above
+# (test_install_and_callback_with_any_next_team_and_headers).
+
+one_header = st.one_of(st.none(), header_values)
+
+
+def test_every_events_header_we_read_takes_any_value(client, slack_app):
+    """``X-Slack-Request-Timestamp``, ``X-Slack-Signature`` (also one made for whatever
+    timestamp came, so the timestamp is parsed), ``X-Slack-Retry-Num`` and
+    ``X-Slack-Retry-Reason``: a 200 only for a delivery signed now, else a 403."""
+    body = json.dumps(slack_payloads.url_verification("fuzz")).encode()
+
+    @FUZZ
+    @given(
+        timestamp=st.one_of(st.just("now"), one_header),
+        signature=st.one_of(st.just("signed"), one_header),
+        retry_num=one_header,
+        retry_reason=one_header,
+    )
+    def check(timestamp, signature, retry_num, retry_reason):
+        sent_now = timestamp == "now"
+        timestamp = str(int(time.time())) if sent_now else timestamp
+        signed = signature == "signed"
+        if signed:
+            signature = events.signature_for(SIGNING_SECRET, timestamp or "", body)
+        environ = {
+            key: value
+            for key, value in (
+                ("HTTP_X_SLACK_REQUEST_TIMESTAMP", timestamp),
+                ("HTTP_X_SLACK_SIGNATURE", signature),
+                ("HTTP_X_SLACK_RETRY_NUM", retry_num),
+                ("HTTP_X_SLACK_RETRY_REASON", retry_reason),
+            )
+            if value is not None
+        }
+        response = client.generic(
+            "POST", "/slack/acme/events/", body, "application/json", **environ
+        )
+        if sent_now and signed:
+            assert (response.status_code, response.json()) == (200, {"challenge": "fuzz"})
+        else:
+            assert response.status_code == 403, (response.status_code, timestamp)
+
+    check()
+
+
+def test_the_callbacks_state_code_and_error_take_any_value(client, slack_app, mocked_slack):
+    """``state`` (one we issued, or anything), ``code`` (Slack's shape, or anything) and
+    ``error``, each absent, any text or repeated: never a 5xx; an install exactly when an
+    issued state comes back without an error, and always for a code of Slack's shape."""
+    answer_install(mocked_slack)
+    values = st.one_of(st.none(), texts, st.lists(texts, min_size=2, max_size=3))
+
+    @FUZZ
+    @given(
+        state=st.one_of(st.just("issued"), values),
+        code=st.one_of(code_like, values),
+        error=st.one_of(st.just("access_denied"), values),
+    )
+    def check(state, code, error):
+        issued = state == "issued"
+        if issued:
+            started = client.get("/slack/acme/install/")
+            state = parse_qs(urlsplit(started["Location"]).query)["state"][0]
+        query = {
+            name: value
+            for name, value in (("state", state), ("code", code), ("error", error))
+            if value is not None
+        }
+        exchanges = len(mocked_slack.calls)
+        response = fuzz_get(client, "/slack/acme/oauth/callback/", query, {})
+        assert response.status_code in (302, 400), (response.status_code, query)
+        if not issued or error is not None:
+            assert response.status_code == 400, query
+        if not issued:
+            assert len(mocked_slack.calls) == exchanges, "a code was exchanged without a state"
+        elif error is None and isinstance(code, str) and CODE_SHAPE.fullmatch(code):
+            assert response.status_code == 302, query
+        if response.status_code == 302:
+            attempt = OAuthAttempt.objects.get(state_digest=oauth.digest(state))
+            assert attempt.status == "succeeded"
+
+    check()
+
+
+def test_a_timestamp_of_4301_digits_is_refused_not_a_500(client, slack_app):
+    """Found by the attack on the demo: 4,301 digits pass ``isdigit()``, then ``int()``
+    raised (Python's limit on converting digits) and an unauthenticated request was a 500."""
+    body = json.dumps(slack_payloads.url_verification("x")).encode()
+    for timestamp in ("1" * 4301, "1" * 13, "0" * 4301):
+        response = client.generic(
+            "POST",
+            "/slack/acme/events/",
+            body,
+            "application/json",
+            HTTP_X_SLACK_REQUEST_TIMESTAMP=timestamp,
+            HTTP_X_SLACK_SIGNATURE=events.signature_for(SIGNING_SECRET, timestamp, body),
+        )
+        assert response.status_code == 403
 
 
 def test_a_signed_uninstall_with_a_timestamp_out_of_range_is_acknowledged(client, installation):

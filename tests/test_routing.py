@@ -17,7 +17,6 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections, router
-from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from slack_installs import keyrotation
@@ -100,19 +99,6 @@ def test_the_bot_token_lookup_reads_the_routed_database(installed, decoy, fake_s
     assert get_bot_token("acme", team_id="T0GLOBEX01", enterprise_id="E0GLOBEX01") == bot.value
 
 
-# refresh_bot_token and refresh_user_token (not this branch's to change) still open
-# transaction.atomic() on default: their SELECT ... FOR UPDATE on the second database then
-# runs outside any transaction, which PostgreSQL refuses. SQLite takes no row locks, so it
-# passes there. Strict: once the refresh opens its transaction there, the mark must go.
-refresh_atomic_on_default = pytest.mark.xfail(
-    django_settings.DATABASES[DEFAULT_DB_ALIAS]["ENGINE"] == "django.db.backends.postgresql",
-    reason="tokens.refresh_*_token: transaction.atomic() without using=",
-    raises=TransactionManagementError,
-    strict=True,
-)
-
-
-@refresh_atomic_on_default
 def test_a_due_bot_token_is_refreshed_on_the_routed_database(installed, decoy, fake_slack):
     [old] = fake_slack.tokens(kind="bot")
     soon = timezone.now() + datetime.timedelta(minutes=5)  # within TOKEN_REFRESH_MARGIN
@@ -130,7 +116,6 @@ def test_a_due_bot_token_is_refreshed_on_the_routed_database(installed, decoy, f
     assert Installation.objects.using(DEFAULT_DB_ALIAS).get().bot_token == DECOY_TOKEN
 
 
-@refresh_atomic_on_default
 def test_a_due_user_token_is_refreshed_on_the_routed_database(installed, fake_slack):
     [old] = fake_slack.tokens(kind="user")
     soon = timezone.now() + datetime.timedelta(minutes=5)

@@ -15,6 +15,7 @@ import responses
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from slack_installs import tokens
@@ -369,6 +370,27 @@ def test_command_goes_on_after_a_failure_and_exits_non_zero(slack_app, mocked_sl
     # A marked install is not retried by the next run: its refresh token is dead.
     call_command("slack_installs_refresh_tokens", "--dry-run", stdout=out)
     assert len(mocked_slack.calls) == 2
+
+
+@pytest.mark.postgres
+def test_the_lock_names_no_table_where_the_database_cannot(user_token, mocked_slack, monkeypatch):
+    # MariaDB has SELECT ... FOR UPDATE but not FOR UPDATE OF, and Django raises for of=.
+    if not connection.features.has_select_for_update:
+        pytest.skip("needs a database with row locks; run with DATABASE_URL=postgres://...")
+    monkeypatch.setattr(connection.features, "has_select_for_update_of", False)
+    mocked_slack.add(responses.POST, ACCESS_URL, json=refreshed())
+    mocked_slack.add(
+        responses.POST, ACCESS_URL, json=refreshed("user", access_token="xoxe.xoxp-1-new")
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        assert tokens.get_bot_token("acme", team_id="T0001") == NEW_BOT
+        assert tokens.get_user_token("acme", "U0001", team_id="T0001") == "xoxe.xoxp-1-new"
+
+    locks = [query["sql"] for query in queries if "FOR UPDATE" in query["sql"]]
+    assert len(locks) == 2
+    assert not any("FOR UPDATE OF" in sql for sql in locks), locks
+    assert UserToken.objects.get().refresh_token == NEW_REFRESH
 
 
 # --- Concurrency (PostgreSQL) ----------------------------------------------------------

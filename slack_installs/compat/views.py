@@ -11,6 +11,8 @@ from ..models import SlackApp
 from .settings_import import DEFAULT_SLUG
 
 
+# It may be the callback: exempt from ATOMIC_REQUESTS as that view is (see views.callback).
+@views._non_atomic_everywhere
 @require_GET
 def slack_auth(request: HttpRequest) -> HttpResponse:
     """Start an install of ``default``; also take Slack's redirect back, so a Slack app

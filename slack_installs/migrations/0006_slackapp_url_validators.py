@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("slack_installs", "0004_oauthattempt_kind"),
+        ("slack_installs", "0005_handledevent"),
     ]
 
     operations = [
