@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 from django.db import connection, connections
-from slack_installs.compat.django_slack_oauth import DEFAULT_SLUG
+from slack_installs.compat.settings_import import DEFAULT_SLUG
 
 from slack_installs import oauth
 from slack_installs.models import Installation, OAuthAttempt, SlackApp
