@@ -2,7 +2,7 @@
 
 Secrets are write-only, access tokens show at most their last four characters
 (refresh tokens and webhook URLs only whether they are set), and
-exports are streamed from allowlisted columns (``resources.py``).
+exports are streamed from allowlisted columns (``export.py`` and ``resources.py``).
 
 The secret rotation pages come from ``admin_rotation.SecretRotationAdminMixin``,
 first in ``SlackAppAdmin``'s bases; a custom admin for ``SlackApp`` must keep it,
@@ -12,44 +12,32 @@ since the change page links to those pages.
 from __future__ import annotations
 
 import json
-import tempfile
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import flatten, flatten_fieldsets, unquote
 from django.contrib.auth import get_permission_codename
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.http.response import HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
-from import_export.admin import ExportActionMixin
-from import_export.formats import base_formats
-from import_export.forms import ExportForm
-from import_export.signals import post_export
 
 from . import slack_config
 from .admin_rotation import SecretRotationAdminMixin
 from .client import redact
 from .exceptions import DecryptionError
+from .export import StreamingExportAdminMixin
 from .fields import has_stored_value
 from .forms import SlackAppForm
 from .models import Installation, OAuthAttempt, SlackApp, UserToken
 from .pipelines import unregistered_steps
 from .resources import InstallationResource, OAuthAttemptResource
 from .revocation import revoke_installation
-
-if TYPE_CHECKING:
-    from django.db.models.options import Options
-
-EXPORT_FORMATS = (base_formats.CSV, base_formats.XLSX, base_formats.JSON)
 
 
 def presence_hint(instance: Any, attname: str) -> str:
@@ -73,73 +61,6 @@ def token_hint(instance: Any, attname: str) -> str:
     if len(value) < 16:
         return str(_("set"))
     return str(_("set, ends in …%(tail)s") % {"tail": value[-4:]})
-
-
-# --- Exports ---------------------------------------------------------------------------
-
-
-class StreamingExportAdminMixin(ExportActionMixin):
-    """Exports from the changelist and as an action, streamed, for staff with the export permission.
-
-    The permission is ``<app>.<code>_<model>`` where the code is the setting
-    ``IMPORT_EXPORT_EXPORT_PERMISSION_CODE`` (default ``"export"``, which the models
-    declare: "Can export installations", "Can export Slack OAuth requests").
-    """
-
-    export_form_class = ExportForm  # all allowlisted columns; its page needs no inline JS
-    show_change_form_export = False
-
-    if TYPE_CHECKING:
-        # Provided by the ModelAdmin this mixin is combined with.
-        opts: Options[Any]
-
-        def get_queryset(self, request: HttpRequest) -> QuerySet[Any]: ...
-
-    # The stubs say format instances; import-export lists and instantiates classes.
-    def get_export_formats(self) -> list[type[base_formats.Format]]:  # type: ignore[override]
-        return [fmt for fmt in EXPORT_FORMATS if fmt.is_available()]
-
-    def has_export_permission(self, request: HttpRequest) -> bool:
-        code = getattr(settings, "IMPORT_EXPORT_EXPORT_PERMISSION_CODE", None) or "export"
-        codename = get_permission_codename(code, self.opts)
-        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
-
-    def get_valid_export_item_pks(self, request: HttpRequest) -> Any:
-        # Only the posted ids need checking, not every id of the table.
-        posted = request.POST.getlist("export_items")
-        return self.get_queryset(request).filter(pk__in=posted).values_list("pk", flat=True)
-
-    def _do_file_export(
-        self, file_format: Any, request: HttpRequest, queryset: QuerySet, export_form: Any = None
-    ) -> HttpResponseBase:
-        # Replaces import-export's build-everything-in-memory response with a stream.
-        if not self.has_export_permission(request):
-            raise PermissionDenied
-        # The stubs say a resource; import-export returns the resource class.
-        resource_class = self.choose_export_resource_class(export_form, request)
-        resource = resource_class(**self.get_export_resource_kwargs(request))  # type: ignore[operator]
-        filename = self.get_export_filename(request, queryset, file_format)
-        if isinstance(file_format, base_formats.XLSX):
-            # A zip archive cannot be sent before it is complete: spool it to disk instead.
-            spool = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
-            resource.write_xlsx(spool, queryset)
-            spool.seek(0)
-            response: HttpResponseBase = FileResponse(
-                spool,
-                as_attachment=True,
-                filename=filename,
-                content_type=file_format.get_content_type(),
-            )
-        else:
-            stream = (
-                resource.stream_json(queryset)
-                if isinstance(file_format, base_formats.JSON)
-                else resource.stream_csv(queryset)
-            )
-            response = StreamingHttpResponse(stream, content_type=file_format.get_content_type())
-            response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        post_export.send(sender=None, model=self.model)
-        return response
 
 
 # --- Slack apps ------------------------------------------------------------------------

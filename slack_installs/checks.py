@@ -1,11 +1,14 @@
-"""System checks: every misconfiguration has an id, a message and a hint."""
+"""System checks: every misconfiguration has an id, a message and a hint.
+
+``SlackInstallsConfig.ready()`` registers them; importing this module registers nothing.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Any
 
-from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Warning
 from django.db import DatabaseError, connections, router, transaction
 from django.utils.module_loading import import_string
 
@@ -15,7 +18,6 @@ from .conf import app_settings
 GENERATE_HINT = "Run `python manage.py slack_installs_generate_key` and paste its output."
 
 
-@register("slack_installs")
 def check_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     keys = app_settings.ENCRYPTION_KEYS
     if not keys:
@@ -58,7 +60,6 @@ def check_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     return messages
 
 
-@register("slack_installs")
 def check_pipeline_paths(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     for path in app_settings.PIPELINES:
@@ -87,7 +88,6 @@ def check_pipeline_paths(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
 SUPPORTED_VENDORS = ("postgresql", "sqlite")
 
 
-@register("slack_installs")
 def check_database(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The install path needs one database for its models, with INSERT ... ON CONFLICT."""
     from .models import Installation, OAuthAttempt, SlackApp, UserToken
@@ -122,7 +122,6 @@ def check_database(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     return []
 
 
-@register("slack_installs", Tags.database)
 def check_keys_in_use(
     app_configs: Any = None, databases: Any = None, **kwargs: Any
 ) -> list[CheckMessage]:
@@ -174,7 +173,6 @@ def _unconfigured_key_usage(alias: str) -> dict[str, Counter[str]]:
         return {}
 
 
-@register("slack_installs", Tags.database)
 def check_saved_pipelines(
     app_configs: Any = None, databases: Any = None, **kwargs: Any
 ) -> list[CheckMessage]:

@@ -4,6 +4,9 @@ Columns are an explicit allowlist declared once, here. Exports read plain column
 values with ``values_list`` (no model instances, so no token is ever decrypted and
 no foreign key costs a query per row) and stream: memory stays flat however many
 rows there are. Every text cell a spreadsheet could take for a formula is escaped.
+In CSV every cell is quoted as well, and a formula that would start after a list
+separator inside a cell (``Acme;=1+1``) is escaped too: a spreadsheet whose locale
+splits cells at ``;`` may split there, quotes or not.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import datetime
 import functools
 import io
 import json
+import re
 from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any, cast
 
@@ -27,7 +31,17 @@ from .models import Installation, OAuthAttempt, UserToken
 
 # A cell starting with one of these can run as a formula in Excel, LibreOffice or Sheets.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# A trigger right after a list separator (",", ";", a tab) or a line break: a spreadsheet
+# reading the CSV with that separator starts a new cell, and so a formula, there.
+SPLIT_FORMULA = re.compile(r"([,;\t\r\n])(?=[=+\-@\t\r])")
 ROWS_PER_CHUNK = 500
+
+
+def escape_split_formulas(text: str) -> str:
+    """Put ``'`` after each separator inside a CSV cell that a formula trigger follows."""
+    if SPLIT_FORMULA.search(text) is None:  # nearly every cell: search() costs far less than sub()
+        return text
+    return SPLIT_FORMULA.sub(r"\1'", text)
 
 
 def escape_formula(value: Any) -> Any:
@@ -172,12 +186,14 @@ class StreamingExportMixin(_ResourceBase):
     def stream_csv(
         self, queryset: QuerySet | None = None, export_fields: Sequence[str] | None = None
     ) -> Iterator[bytes]:
-        """Yield a UTF-8 CSV file in chunks of a few hundred rows."""
+        """Yield a UTF-8 CSV file, every cell quoted, in chunks of a few hundred rows."""
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
         writer.writerow(self.get_export_headers(export_fields))
         for count, row in enumerate(self.iter_export_rows(queryset, export_fields), start=1):
-            writer.writerow(row)
+            writer.writerow(
+                [escape_split_formulas(cell) if type(cell) is str else cell for cell in row]
+            )
             if count % ROWS_PER_CHUNK == 0:
                 yield buffer.getvalue().encode("utf-8")
                 buffer.seek(0)

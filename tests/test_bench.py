@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from bench import export
 from bench.harness import Result, format_table
-from slack_installs.models import Installation, OAuthAttempt, SlackApp
+from slack_installs.models import Installation, OAuthAttempt
 from slack_installs.resources import InstallationResource
 
 
@@ -37,17 +37,12 @@ def test_table_marks_missed_targets():
     assert lines[4].split("|")[-2].strip() == "yes"
 
 
-def test_the_install_floor_stores_an_install_and_refuses_a_replay(db, client, fake_slack, settings):
+def test_the_install_floor_stores_an_install_and_refuses_a_replay(
+    client, fake_slack, fake_slack_app, settings
+):
     settings.ROOT_URLCONF = "bench.urls"
-    app = SlackApp.objects.create(
-        name="Floor",
-        slug="floor",
-        client_id="4100.4100",
-        client_secret="floor-secret",
-        bot_scopes="chat:write",
-    )
-    fake_slack.register_slack_app(app)
-    response = client.get("/floor/floor/install/")
+    app = fake_slack_app
+    response = client.get(f"/floor/{app.slug}/install/")
     assert response.status_code == 302
     back = urlsplit(fake_slack.consent(response["Location"]))
     callback = f"{back.path}?{back.query}"

@@ -18,17 +18,10 @@ ADMIN_PASSWORD = "canary-browser-admin-password"
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_add_to_slack_allow_cancel_and_admin_in_chromium(live_server, fake_slack):
+def test_add_to_slack_allow_cancel_and_admin_in_chromium(live_server, fake_slack, fake_slack_app):
     sync_playwright = require_browser()
     get_user_model().objects.create_superuser("admin", "admin@example.com", ADMIN_PASSWORD)
-    helper = SlackApp.objects.create(
-        name="Acme Helper",
-        slug="acme-helper",
-        client_id="4000000001.4000000001",
-        client_secret="canary-browser-client-secret-1",
-        bot_scopes="chat:write,commands,incoming-webhook",
-        user_scopes="users:read",
-    )
+    helper = fake_slack_app  # "Acme Helper", with an incoming webhook and a user scope
     standup = SlackApp.objects.create(
         name="Standup Bot",
         slug="standup-bot",
@@ -36,7 +29,6 @@ def test_add_to_slack_allow_cancel_and_admin_in_chromium(live_server, fake_slack
         client_secret="canary-browser-client-secret-2",
         bot_scopes="chat:write",
     )
-    fake_slack.register_slack_app(helper)
     fake_slack.register_slack_app(standup)
     site = live_server.url
 

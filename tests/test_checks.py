@@ -1,9 +1,22 @@
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from django.core.checks.registry import registry
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from slack_installs import checks, crypto
 
 KEY = "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA="
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def ids(messages):
@@ -64,6 +77,59 @@ def test_checks_are_registered_with_django():
     with override_settings(SLACK_INSTALLS={}):
         messages = django_checks.run_checks(tags=["slack_installs"])
     assert "slack_installs.E001" in ids(messages)
+
+
+def test_importing_the_checks_module_registers_nothing(monkeypatch):
+    """Registration belongs to ``AppConfig.ready()``: a fresh import of checks.py adds nothing."""
+    monkeypatch.setattr(registry, "registered_checks", set(registry.registered_checks))
+    monkeypatch.setattr(registry, "deployment_checks", set(registry.deployment_checks))
+    before = registry.get_checks(include_deployment_checks=True)
+    spec = importlib.util.find_spec("slack_installs.checks")
+    module = importlib.util.module_from_spec(spec)  # a second copy, outside sys.modules
+    spec.loader.exec_module(module)
+    assert registry.get_checks(include_deployment_checks=True) == before
+
+
+def test_ready_registers_each_check_once_with_its_tags():
+    ours = [check for check in registry.get_checks() if check.__module__ == checks.__name__]
+    assert sorted((check.__name__, sorted(check.tags)) for check in ours) == [
+        ("check_database", ["slack_installs"]),
+        ("check_encryption_keys", ["slack_installs"]),
+        ("check_keys_in_use", ["database", "slack_installs"]),
+        ("check_pipeline_paths", ["slack_installs"]),
+        ("check_saved_pipelines", ["database", "slack_installs"]),
+    ]
+
+
+def test_manage_py_check_runs_our_checks(settings):
+    out = io.StringIO()
+    call_command("check", stdout=out)
+    assert "no issues" in out.getvalue()
+    settings.SLACK_INSTALLS = {"ENCRYPTION_KEYS": {"k1": "not-a-fernet-key"}}
+    with pytest.raises(SystemCheckError, match=r"slack_installs\.E003"):
+        call_command("check", stdout=io.StringIO())
+
+
+def test_manage_py_check_of_the_demo_site_runs_our_checks():
+    env = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
+
+    def check(**extra_env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "manage.py", "check"],
+            cwd=ROOT,
+            env={**env, **extra_env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    clean = check()
+    assert clean.returncode == 0, clean.stderr
+    assert "System check identified no issues" in clean.stdout
+    broken = check(SLACK_INSTALLS_KEY="not-a-fernet-key")
+    assert broken.returncode == 1
+    assert "(slack_installs.E003)" in broken.stderr
+    assert "not-a-fernet-key" not in broken.stderr  # the message names the key id, not the key
 
 
 def test_deploy_checks_raise_nothing_of_ours_with_production_like_settings(settings):

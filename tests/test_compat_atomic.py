@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 from django.db import connection, connections
-from slack_installs.compat.settings_import import DEFAULT_SLUG
 
 from slack_installs import oauth
+from slack_installs.compat.settings_import import DEFAULT_SLUG
 from slack_installs.models import Installation, OAuthAttempt, SlackApp
 from tests import slack_payloads
 from tests.slack_mocks import ACCESS_URL, AUTH_TEST_URL

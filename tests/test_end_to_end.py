@@ -9,31 +9,16 @@ from __future__ import annotations
 import pytest
 import requests
 
-from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
+from slack_installs.models import Installation, OAuthAttempt, UserToken
 from tests.installs import install_through_fake
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def helper_app(fake_slack):
-    """An app with bot and user scopes and an incoming webhook, known to the fake Slack."""
-    app = SlackApp.objects.create(
-        name="Acme Helper",
-        slug="acme-helper",
-        client_id="3000000001.3000000001",
-        client_secret="canary-e2e-client-secret-1234",
-        signing_secret="canary-e2e-signing-secret-5678",
-        bot_scopes="chat:write,commands,incoming-webhook",
-        user_scopes="users:read",
-    )
-    fake_slack.register_slack_app(app, token_rotation=True)
-    return app
-
-
-def test_workspace_install_with_user_token_webhook_and_rotation(client, fake_slack, helper_app):
+def test_workspace_install_with_user_token_webhook_and_rotation(client, fake_slack, fake_slack_app):
+    fake_slack.register_slack_app(fake_slack_app, token_rotation=True)
     response = install_through_fake(
-        client, fake_slack, helper_app, workspace="T0GLOBEX01", channel="#random"
+        client, fake_slack, fake_slack_app, workspace="T0GLOBEX01", channel="#random"
     )
     assert response.status_code == 302
     assert response["Location"] == "/slack/success/?app=acme-helper"
@@ -68,7 +53,7 @@ def test_workspace_install_with_user_token_webhook_and_rotation(client, fake_sla
 
     # The client and the fake agree on how credentials travel.
     [exchange] = fake_slack.calls_to("oauth.v2.access")
-    assert exchange.auth == "basic" and exchange.client_id == helper_app.client_id
+    assert exchange.auth == "basic" and exchange.client_id == fake_slack_app.client_id
     assert "client_secret" not in exchange.params
     assert exchange.params["redirect_uri"] == "http://testserver/slack/acme-helper/oauth/callback/"
     [who] = fake_slack.calls_to("auth.test")
@@ -85,8 +70,8 @@ def test_workspace_install_with_user_token_webhook_and_rotation(client, fake_sla
     assert installation.incoming_webhook_url not in str(attempt.response)
 
 
-def test_org_wide_install(client, fake_slack, helper_app):
-    response = install_through_fake(client, fake_slack, helper_app, workspace="E0GLOBEX01")
+def test_org_wide_install(client, fake_slack, fake_slack_app):
+    response = install_through_fake(client, fake_slack, fake_slack_app, workspace="E0GLOBEX01")
     assert response.status_code == 302
     installation = Installation.objects.get()
     assert installation.is_enterprise_install is True
@@ -102,9 +87,9 @@ def test_org_wide_install(client, fake_slack, helper_app):
     page = client.get(response["Location"]).content.decode()
     assert "added to your organization, Globex Corporation, but not yet" in page
     # The app id, left blank by staff, came with Slack's answer.
-    app_id = fake_slack.app(helper_app.client_id).app_id
-    helper_app.refresh_from_db()
-    assert helper_app.app_id == app_id
+    app_id = fake_slack.app(fake_slack_app.client_id).app_id
+    fake_slack_app.refresh_from_db()
+    assert fake_slack_app.app_id == app_id
     link = (
         f"https://globex.enterprise.slack.com/manage/organization/apps/profile/{app_id}"
         "/workspaces/add"
@@ -112,8 +97,8 @@ def test_org_wide_install(client, fake_slack, helper_app):
     assert f'<a href="{link}" rel="noreferrer">Choose the workspaces</a>' in page
 
 
-def test_cancel_on_the_consent_page(client, fake_slack, helper_app):
-    response = install_through_fake(client, fake_slack, helper_app, allow=False)
+def test_cancel_on_the_consent_page(client, fake_slack, fake_slack_app):
+    response = install_through_fake(client, fake_slack, fake_slack_app, allow=False)
     assert response.status_code == 400
     page = response.content.decode()
     assert "Acme Helper was not installed" in page
@@ -123,17 +108,17 @@ def test_cancel_on_the_consent_page(client, fake_slack, helper_app):
     assert fake_slack.calls_to("oauth.v2.access") == []
 
 
-def test_reinstall_updates_the_same_row(client, fake_slack, helper_app):
-    install_through_fake(client, fake_slack, helper_app)
-    install_through_fake(client, fake_slack, helper_app)
+def test_reinstall_updates_the_same_row(client, fake_slack, fake_slack_app):
+    install_through_fake(client, fake_slack, fake_slack_app)
+    install_through_fake(client, fake_slack, fake_slack_app)
     installation = Installation.objects.get()
     assert installation.bot_token == fake_slack.tokens(kind="bot")[-1].value
 
 
-def test_welcome_message_pipeline_posts_to_the_fake(client, fake_slack, helper_app):
-    helper_app.pipelines = ["slack_installs.pipelines.send_welcome_message"]
-    helper_app.save()
-    install_through_fake(client, fake_slack, helper_app)
+def test_welcome_message_pipeline_posts_to_the_fake(client, fake_slack, fake_slack_app):
+    fake_slack_app.pipelines = ["slack_installs.pipelines.send_welcome_message"]
+    fake_slack_app.save()
+    install_through_fake(client, fake_slack, fake_slack_app)
     [message] = fake_slack.messages
     assert message.channel == "U0ACME0001"
     assert message.text == "Thanks for installing Acme Helper! It is ready to use."
@@ -151,11 +136,11 @@ def test_welcome_message_pipeline_posts_to_the_fake(client, fake_slack, helper_a
     ],
 )
 def test_slack_failures_during_the_exchange(
-    client, fake_slack, helper_app, settings, failure, code
+    client, fake_slack, fake_slack_app, settings, failure, code
 ):
     settings.SLACK_INSTALLS = {**settings.SLACK_INSTALLS, "HTTP_TIMEOUT": 0.3}
     fake_slack.fail_next("oauth.v2.access", **failure)
-    response = install_through_fake(client, fake_slack, helper_app)
+    response = install_through_fake(client, fake_slack, fake_slack_app)
     assert response.status_code == 400
     assert f'<span class="code">{code}</span>' in response.content.decode()
     attempt = OAuthAttempt.objects.get()
@@ -164,23 +149,23 @@ def test_slack_failures_during_the_exchange(
     assert fake_slack.tokens() == []
 
 
-def test_a_wrong_client_secret_is_refused_by_the_fake(client, fake_slack, helper_app):
-    fake_slack.register_app(helper_app.client_id, "what-slack-really-has")
-    response = install_through_fake(client, fake_slack, helper_app)
+def test_a_wrong_client_secret_is_refused_by_the_fake(client, fake_slack, fake_slack_app):
+    fake_slack.register_app(fake_slack_app.client_id, "what-slack-really-has")
+    response = install_through_fake(client, fake_slack, fake_slack_app)
     assert response.status_code == 400
     assert "bad_client_secret" in response.content.decode()
     assert OAuthAttempt.objects.get().error == "bad_client_secret"
 
 
-def test_uninstall_is_seen_by_the_fake(client, fake_slack, helper_app):
+def test_uninstall_is_seen_by_the_fake(client, fake_slack, fake_slack_app):
     from slack_installs import client as slack_client
 
-    install_through_fake(client, fake_slack, helper_app)
+    install_through_fake(client, fake_slack, fake_slack_app)
     installation = Installation.objects.get()
     slack_client.call(
         "apps.uninstall",
         token=installation.bot_token,
-        data={"client_id": helper_app.client_id, "client_secret": helper_app.client_secret},
+        data={"client_id": fake_slack_app.client_id, "client_secret": fake_slack_app.client_secret},
     )
     assert not fake_slack.is_active(installation.bot_token)
     assert fake_slack.tokens(team_id="T0ACME0001", active=True) == []

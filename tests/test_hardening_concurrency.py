@@ -30,7 +30,7 @@ from django.db import connection, connections
 from django.test import Client
 
 from slack_installs import crypto, oauth, testing
-from slack_installs.models import HandledEvent, Installation, OAuthAttempt, SlackApp, UserToken
+from slack_installs.models import HandledEvent, Installation, OAuthAttempt, UserToken
 from slack_installs.signals import slack_event_received
 from slack_installs.testing import FakeSlack
 from tests import slack_payloads
@@ -72,20 +72,6 @@ def run_together(calls: list[Callable[[], Any]]) -> list[Any]:
     return results
 
 
-@pytest.fixture
-def race_app(fake_slack):
-    app = SlackApp.objects.create(
-        name="Race Bot",
-        slug="race",
-        client_id="4000000001.4000000001",
-        client_secret="race-client-secret",
-        bot_scopes="chat:write",
-        user_scopes="users:read",
-    )
-    fake_slack.register_slack_app(app)
-    return app
-
-
 def state_of(url: str) -> str:
     return parse_qs(urlsplit(url).query)["state"][0]
 
@@ -93,10 +79,12 @@ def state_of(url: str) -> str:
 @racing
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_callbacks_for_one_workspace_keep_one_row_with_the_last_tokens(
-    fake_slack, race_app
+    fake_slack, fake_slack_app
 ):
     browsers = [Client() for _ in range(CONTENDERS)]
-    callbacks = [callback_through_fake(b, fake_slack, race_app, workspace=ACME) for b in browsers]
+    callbacks = [
+        callback_through_fake(b, fake_slack, fake_slack_app, workspace=ACME) for b in browsers
+    ]
 
     results = run_together(
         [
@@ -108,7 +96,7 @@ def test_twenty_concurrent_callbacks_for_one_workspace_keep_one_row_with_the_las
     failures = [result for result in results if isinstance(result, BaseException)]
     assert not failures, failures  # an IntegrityError would show up here
     assert [(r.status_code, r.get("Location")) for r in results] == [
-        (302, "/slack/success/?app=race")
+        (302, "/slack/success/?app=acme-helper")
     ] * CONTENDERS
 
     # Each exchange got its own tokens from Slack.
@@ -137,11 +125,13 @@ def test_twenty_concurrent_callbacks_for_one_workspace_keep_one_row_with_the_las
 
 @racing
 @pytest.mark.django_db(transaction=True)
-def test_one_state_replayed_by_two_concurrent_callbacks_is_exchanged_once(fake_slack, race_app):
+def test_one_state_replayed_by_two_concurrent_callbacks_is_exchanged_once(
+    fake_slack, fake_slack_app
+):
     rounds = 3
     for _ in range(rounds):
         browser = Client()
-        callback = callback_through_fake(browser, fake_slack, race_app, workspace=ACME)
+        callback = callback_through_fake(browser, fake_slack, fake_slack_app, workspace=ACME)
         twin = Client()  # the same browser cookie: only the state's single use stops it
         twin.cookies = browser.cookies
 

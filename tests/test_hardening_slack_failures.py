@@ -9,25 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
+from slack_installs.models import Installation, OAuthAttempt, UserToken
 from tests.installs import callback_through_fake, install_through_fake
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def flaky_app(fake_slack, settings):
+@pytest.fixture(autouse=True)
+def short_http_timeout(settings):
     settings.SLACK_INSTALLS = {**settings.SLACK_INSTALLS, "HTTP_TIMEOUT": 0.5}
-    app = SlackApp.objects.create(
-        name="Flaky Bot",
-        slug="flaky",
-        client_id="8000000001.8000000001",
-        client_secret="flaky-client-secret",
-        bot_scopes="chat:write,incoming-webhook",
-        user_scopes="users:read",
-    )
-    fake_slack.register_slack_app(app)
-    return app
 
 
 @pytest.mark.parametrize(
@@ -40,19 +30,19 @@ def flaky_app(fake_slack, settings):
     ids=["connection closed", "slower than HTTP_TIMEOUT", "429 with Retry-After"],
 )
 def test_slack_failing_during_the_code_exchange(
-    client, fake_slack, flaky_app, failure, code, words
+    client, fake_slack, fake_slack_app, failure, code, words
 ):
     fake_slack.fail_next("oauth.v2.access", **failure)
-    callback = callback_through_fake(client, fake_slack, flaky_app)
+    callback = callback_through_fake(client, fake_slack, fake_slack_app)
 
     response = client.get(callback)
 
     assert response.status_code == 400
     page = response.content.decode()
-    assert "Flaky Bot was not installed" in page
+    assert "Acme Helper was not installed" in page
     assert f"{words} Nothing was installed." in page
     assert f'<span class="code">{code}</span>' in page
-    assert 'href="/slack/flaky/install/"' in page  # start again, here, not at Slack
+    assert 'href="/slack/acme-helper/install/"' in page  # start again, here, not at Slack
 
     attempt = OAuthAttempt.objects.get()
     assert (attempt.status, attempt.error) == ("failed", code)
@@ -68,8 +58,8 @@ def test_slack_failing_during_the_code_exchange(
     assert b'<span class="code">invalid_state</span>' in replay.content
     assert len(fake_slack.calls_to("oauth.v2.access")) == exchanges
     # ...and the browser can start again and install.
-    again = install_through_fake(client, fake_slack, flaky_app)
-    assert (again.status_code, again["Location"]) == (302, "/slack/success/?app=flaky")
+    again = install_through_fake(client, fake_slack, fake_slack_app)
+    assert (again.status_code, again["Location"]) == (302, "/slack/success/?app=acme-helper")
     installation = Installation.objects.get()
     assert installation.bot_token == fake_slack.tokens(kind="bot")[-1].value
 
@@ -78,14 +68,14 @@ def test_slack_failing_during_the_code_exchange(
     "failure", [{"close": True}, {"delay": 3.0}, {"status": 429}], ids=["closed", "slow", "429"]
 )
 def test_slack_failing_after_the_exchange_keeps_the_tokens_it_issued(
-    client, fake_slack, flaky_app, failure
+    client, fake_slack, fake_slack_app, failure
 ):
     """``auth.test`` only adds the bot id: Slack has issued the tokens, so they are kept."""
     fake_slack.fail_next("auth.test", **failure)
 
-    response = install_through_fake(client, fake_slack, flaky_app)
+    response = install_through_fake(client, fake_slack, fake_slack_app)
 
-    assert (response.status_code, response["Location"]) == (302, "/slack/success/?app=flaky")
+    assert (response.status_code, response["Location"]) == (302, "/slack/success/?app=acme-helper")
     installation = Installation.objects.get()
     assert installation.bot_token == fake_slack.tokens(kind="bot")[-1].value
     assert installation.bot_id == ""

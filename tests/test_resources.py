@@ -22,6 +22,7 @@ from slack_installs.resources import (
     InstallationResource,
     OAuthAttemptResource,
     escape_formula,
+    escape_split_formulas,
 )
 from tests.installs import (
     assert_no_secret,
@@ -271,6 +272,47 @@ def test_formula_cells_are_escaped(admin_client, slack_app, trigger, fmt):
                 assert value[0] not in FORMULA_TRIGGERS, (fmt, value)
 
 
+def test_every_csv_cell_is_quoted(admin_client, slack_app):
+    installation = make_installation(slack_app, team_name="Acme;=1+1;", enterprise_name="")
+    header, line = export(admin_client, "csv").decode("utf-8").splitlines()
+    assert header == ",".join(f'"{column}"' for column in COLUMNS)
+    cells = line.split('","')
+    assert len(cells) == len(COLUMNS)
+    assert line.startswith(f'"{installation.pk}","acme","T')
+    assert line.endswith('"')
+    assert f'"{installation.team_id}","Acme;\'=1+1;",' in line
+    assert ',"",' in line  # an empty cell is quoted too
+
+
+@pytest.mark.parametrize("separator", [";", ",", "\t", "\n"])
+def test_a_formula_after_a_list_separator_is_escaped_in_csv(admin_client, slack_app, separator):
+    """A spreadsheet reading the CSV with ``;`` (or tabs) as its separator splits cells there,
+    inside quotes or not; the piece after the split must not start with a formula."""
+    name = f"Acme{separator}=1+1{separator}"
+    make_installation(slack_app, team_name=name, enterprise_name=f"Org{separator}@SUM(A1)")
+    content = export(admin_client, "csv")
+    text = content.decode("utf-8")
+    for delimiter in (";", ",", "\t"):
+        for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+            for cell in row:
+                piece = cell.lstrip('"')
+                assert piece[:1] not in FORMULA_TRIGGERS, (delimiter, cell)
+    [row] = rows_of("csv", content)
+    assert row["team_name"] == f"Acme{separator}'=1+1{separator}"
+    assert row["enterprise_name"] == f"Org{separator}'@SUM(A1)"
+    # JSON and XLSX have no separators to split at: their cells stay as they were.
+    assert rows_of("json", export(admin_client, "json"))[0]["team_name"] == name
+    assert rows_of("xlsx", export(admin_client, "xlsx"))[0]["team_name"] == name
+
+
+def test_escape_split_formulas():
+    assert escape_split_formulas("Acme;=1+1;") == "Acme;'=1+1;"
+    assert escape_split_formulas("a,-1\t+2\r\n@3") == "a,'-1\t'+2\r\n'@3"
+    assert escape_split_formulas("chat:write,commands") == "chat:write,commands"
+    assert escape_split_formulas("a; =b") == "a; =b"  # a space first: text, not a formula
+    assert escape_split_formulas("=at the start") == "=at the start"  # escape_formula's job
+
+
 def test_columns_of_other_widgets_are_escaped_too(slack_app):
     class PlainWidgetResource(InstallationResource):
         team_name = fields.Field(attribute="team_name", column_name="team_name")  # Widget()
@@ -315,7 +357,8 @@ def test_resource_streams_many_rows_in_chunks(slack_app, no_decryption):
 def test_empty_exports_are_valid(db):
     resource = InstallationResource()
     assert json.loads(b"".join(resource.stream_json(Installation.objects.none()))) == []
-    assert b"".join(resource.stream_csv(Installation.objects.none())).decode().startswith("id,app")
+    empty = b"".join(resource.stream_csv(Installation.objects.none())).decode()
+    assert empty.startswith('"id","app",')
 
 
 def test_resource_export_costs_one_query(slack_app, django_assert_num_queries, no_decryption):

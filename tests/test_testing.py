@@ -723,3 +723,34 @@ def test_fake_slack_fixture_points_the_settings_at_the_fake(fake_slack, settings
     assert fake_slack.api_url == app_settings.API_URL
     assert app_settings.ENCRYPTION_KEYS == {"k1": "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA="}
     assert requests.get(fake_slack.url + "/", timeout=10).status_code == 200
+
+
+def test_the_fake_slack_is_its_consent_pages_and_its_web_api_on_one_server():
+    from slack_installs import testing
+    from slack_installs.testing import consent, fakeslack, webapi
+
+    assert testing.FakeSlack is fakeslack.FakeSlack
+    assert fakeslack.FakeSlack.__mro__[1:3] == (consent.ConsentPages, webapi.WebAPI)
+    assert "_authorize" in vars(consent.ConsentPages) and "consent" in vars(consent.ConsentPages)
+    assert "_authorize" not in vars(fakeslack.FakeSlack)
+
+
+def test_fake_slack_app_fixture_is_a_stored_app_the_fake_knows(fake_slack, fake_slack_app):
+    from slack_installs.models import SlackApp
+
+    stored = SlackApp.objects.get()
+    assert (stored.pk, stored.slug, stored.name) == (
+        fake_slack_app.pk,
+        "acme-helper",
+        "Acme Helper",
+    )
+    assert stored.bot_scopes == "chat:write,commands,incoming-webhook"
+    assert stored.user_scopes == "users:read"
+    known = fake_slack.app(stored.client_id)
+    assert known is not None
+    assert (known.client_secret, known.signing_secret) == (
+        stored.client_secret,
+        stored.signing_secret,
+    )
+    assert known.token_rotation is False
+    assert fake_slack.install(stored.client_id)["ok"] is True

@@ -78,6 +78,14 @@ WEBHOOK_CHANNELS: tuple[tuple[str, str], ...] = (
 )
 
 
+def webhook_channel(name: Any) -> tuple[str, str]:
+    """The ``(name, id)`` of a webhook channel given by name or id; default the first."""
+    for channel in WEBHOOK_CHANNELS:
+        if name in channel:
+            return channel
+    return WEBHOOK_CHANNELS[0]
+
+
 @dataclass(frozen=True)
 class FakeApp:
     """A Slack app the fake knows: what Slack keeps on its side of the app's settings."""

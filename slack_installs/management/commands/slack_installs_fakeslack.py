@@ -38,28 +38,37 @@ class Command(BaseCommand):
             help="Hand out rotating tokens (expires_in and refresh_token) for every app.",
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        rotation = options["token_rotation"]
-        resolver = None if options["no_database"] else database_resolver(token_rotation=rotation)
-        fake = FakeSlack(options["host"], options["port"], resolve_app=resolver)
-        for value in options["app"]:
+    def handle(
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        app: list[str],
+        no_database: bool,
+        token_rotation: bool,
+        **options: Any,
+    ) -> None:
+        resolver = None if no_database else database_resolver(token_rotation=token_rotation)
+        fake = FakeSlack(host, port, resolve_app=resolver)
+        for value in app:
             client_id, _, rest = value.partition(":")
             client_secret, _, signing_secret = rest.partition(":")
             if not client_id or not client_secret:
                 # The value is not echoed: it holds a secret.
                 raise CommandError("--app takes CLIENT_ID:CLIENT_SECRET[:SIGNING_SECRET]")
             fake.register_app(
-                client_id, client_secret, signing_secret=signing_secret, token_rotation=rotation
+                client_id,
+                client_secret,
+                signing_secret=signing_secret,
+                token_rotation=token_rotation,
             )
         database = resolver is not None
         try:
-            fake.serve_forever(ready=lambda: self._announce(fake, len(options["app"]), database))
+            fake.serve_forever(ready=lambda: self._announce(fake, len(app), database))
         except KeyboardInterrupt:
             self.stdout.write("Fake Slack stopped.")
         except OSError as exc:
-            raise CommandError(
-                f"Cannot listen on {options['host']}:{options['port']}: {exc.strerror or exc}"
-            ) from None
+            raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
     def _announce(self, fake: FakeSlack, registered: int, database: bool) -> None:
         known = [f"{registered} app(s) from --app"] if registered else []

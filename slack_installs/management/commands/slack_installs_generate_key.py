@@ -33,9 +33,9 @@ class Command(BaseCommand):
             "e.g. 2026-11.",
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def handle(self, *args: Any, key_id: str | None, **options: Any) -> None:
         existing = set(app_settings.ENCRYPTION_KEYS)
-        key_id = options["key_id"] or new_key_id(existing)
+        key_id = key_id or new_key_id(existing)
         if not crypto.is_valid_key_id(key_id):
             raise CommandError(f"--key-id {key_id!r}: use only letters, digits, '.', '_' and '-'.")
         if key_id in existing:

@@ -21,8 +21,8 @@ class Command(BaseCommand):
             help="List the tokens that are due; call Slack for none of them.",
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        dry_run = self.dry_run = options["dry_run"]
+    def handle(self, *args: Any, dry_run: bool, **options: Any) -> None:
+        self.dry_run = dry_run
         margin = app_settings.TOKEN_REFRESH_MARGIN
         outcomes = tokens.refresh_due_tokens(dry_run=dry_run, on_outcome=self.show)
         failed = [outcome for outcome in outcomes if outcome.error]

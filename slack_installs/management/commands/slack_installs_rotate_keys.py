@@ -38,14 +38,21 @@ class Command(BaseCommand):
             help="Database alias to work on (default: the one the routers pick for each model).",
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        if options["verify"]:
-            self.verify(options["database"])
+    def handle(
+        self,
+        *args: Any,
+        batch_size: int,
+        dry_run: bool,
+        verify: bool,
+        database: str,
+        **options: Any,
+    ) -> None:
+        if verify:
+            self.verify(database)
             return
-        batch_size = options["batch_size"]
         if not 1 <= batch_size <= keyrotation.MAX_BATCH_SIZE:
             raise CommandError(f"--batch-size must be between 1 and {keyrotation.MAX_BATCH_SIZE}.")
-        self.rotate(batch_size, dry_run=options["dry_run"], using=options["database"])
+        self.rotate(batch_size, dry_run=dry_run, using=database)
 
     def rotate(self, batch_size: int, *, dry_run: bool, using: str | None) -> None:
         active = app_settings.ACTIVE_KEY_ID
