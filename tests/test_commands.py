@@ -24,21 +24,7 @@ def test_every_command_of_the_app_is_listed():
     assert "slack_installs_rotate_keys" in COMMANDS and len(COMMANDS) >= 6
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="handle() still reads options[...]: drop this mark once it does not",
-            ),
-        )
-        if name == "slack_installs_import_settings"
-        else name
-        for name in COMMANDS
-    ],
-)
+@pytest.mark.parametrize("name", COMMANDS)
 def test_handle_takes_each_option_as_a_typed_keyword_only_argument(name):
     command = load_command_class("slack_installs", name)
     parameters = inspect.signature(type(command).handle).parameters

@@ -48,14 +48,24 @@ class Command(BaseCommand):
             help="Check and show what would be saved, and save nothing.",
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        with_tokens = options["from_django_slack_oauth"]
-        dry_run = options["dry_run"]
+    def handle(
+        self,
+        *args: Any,
+        bot_scopes: str | None,
+        user_scopes: str | None,
+        name: str | None,
+        from_django_slack_oauth: bool,
+        dry_run: bool,
+        **options: Any,
+    ) -> None:
+        with_tokens = from_django_slack_oauth
         # Where the routers send the app's models: a dry run must roll back the writes there.
         using = router.db_for_write(SlackApp)
         with transaction.atomic(using=using):
             if legacy_settings_present():
-                app = self._import_settings(options, dry_run=dry_run)
+                app = self._import_settings(
+                    bot_scopes=bot_scopes, user_scopes=user_scopes, name=name, dry_run=dry_run
+                )
             elif with_tokens and SlackApp.objects.filter(slug=DEFAULT_SLUG).exists():
                 app = SlackApp.objects.get(slug=DEFAULT_SLUG)
                 self.stdout.write(
@@ -71,13 +81,11 @@ class Command(BaseCommand):
                 transaction.set_rollback(True, using=using)
                 self.stdout.write(self.style.WARNING("Dry run: nothing was saved."))
 
-    def _import_settings(self, options: dict[str, Any], *, dry_run: bool) -> SlackApp:
+    def _import_settings(
+        self, *, bot_scopes: str | None, user_scopes: str | None, name: str | None, dry_run: bool
+    ) -> SlackApp:
         try:
-            result = build_default_app(
-                bot_scopes=options["bot_scopes"],
-                user_scopes=options["user_scopes"],
-                name=options["name"],
-            )
+            result = build_default_app(bot_scopes=bot_scopes, user_scopes=user_scopes, name=name)
         except ImportProblem as exc:
             raise CommandError(f"Nothing was saved:\n{exc}") from None
         app = result.app
