@@ -96,7 +96,7 @@ class SlackAppAdmin(SecretRotationAdminMixin, admin.ModelAdmin):
         ),
         (_("Scopes"), {"fields": ["bot_scopes", "user_scopes"]}),
         (_("After an install"), {"fields": ["pipelines", "success_url", "error_url"]}),
-        (_("Advanced"), {"classes": ["collapse"], "fields": ["redirect_uri"]}),
+        (_("Advanced"), {"classes": ["collapse"], "fields": ["redirect_uri", "use_pkce"]}),
         (_("History"), {"fields": ["created_at", "updated_at"]}),
     ]
 

@@ -175,6 +175,7 @@ class SlackAppForm(forms.ModelForm):
             "user_scopes",
             "pipelines",
             "redirect_uri",
+            "use_pkce",
             "success_url",
             "error_url",
         ]

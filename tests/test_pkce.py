@@ -12,6 +12,7 @@ import pytest
 
 from slack_installs.models import Installation, OAuthAttempt
 from slack_installs.oauth import pkce_pair
+from tests.installs import callback_through_fake, install_through_fake
 from tests.slack_mocks import answer_install
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +109,54 @@ def test_the_attempts_own_verifier_counts_when_pkce_is_switched_meanwhile(
     exchange = answer_install(mocked_slack)
     assert client.get(CALLBACK, {"code": "c", "state": state}).status_code == 302
     assert parse_qs(exchange.calls[0].request.body)["code_verifier"] == [verifier]
+
+
+# --- end to end, against the fake Slack, which checks the verifier -----------------------
+
+
+def test_an_install_with_pkce_completes_through_the_fake_slack(client, fake_slack, fake_slack_app):
+    fake_slack_app.use_pkce = True
+    fake_slack_app.save()
+    response = install_through_fake(client, fake_slack, fake_slack_app)
+    assert response.status_code == 302
+    assert Installation.objects.filter(app=fake_slack_app).count() == 1
+    [exchange] = fake_slack.calls_to("oauth.v2.access")
+    assert exchange.params["code_verifier"]
+    assert _raw_verifier() is None
+
+
+def test_the_fake_slack_refuses_a_wrong_verifier(client, fake_slack, fake_slack_app):
+    fake_slack_app.use_pkce = True
+    fake_slack_app.save()
+    back = callback_through_fake(client, fake_slack, fake_slack_app)
+    # Someone swaps the pending attempt's verifier: its challenge went to Slack already.
+    attempt = OAuthAttempt.objects.get()
+    attempt.code_verifier = pkce_pair()[0]
+    attempt.save(update_fields=["code_verifier"])
+    response = client.get(back)
+    assert response.status_code == 400
+    assert b"invalid_code_verifier" in response.content
+    assert Installation.objects.count() == 0
+    assert OAuthAttempt.objects.values_list("status", "error").get() == (
+        "failed",
+        "invalid_code_verifier",
+    )
+
+
+def test_the_fake_slack_wants_a_verifier_for_a_code_with_a_challenge(
+    client, fake_slack, fake_slack_app
+):
+    fake_slack_app.use_pkce = True
+    fake_slack_app.save()
+    back = callback_through_fake(client, fake_slack, fake_slack_app)
+    OAuthAttempt.objects.update(code_verifier=None)  # as if the verifier were never sent
+    response = client.get(back)
+    assert b"invalid_code_verifier" in response.content
+    assert Installation.objects.count() == 0
+
+
+def test_the_admin_explains_the_trade_off_before_pkce_is_switched_on(admin_client, slack_app):
+    page = admin_client.get(f"/admin/slack_installs/slackapp/{slack_app.pk}/change/")
+    text = page.content.decode()
+    assert 'name="use_pkce"' in text
+    assert "public client for good" in text and "30 days" in text

@@ -102,11 +102,29 @@ class ConsentPages:
                 ),
                 400,
             )
+        code_challenge = str(params.get("code_challenge") or "")
+        if code_challenge and params.get("code_challenge_method") != "S256":
+            return wire.html_answer(
+                pages.error_page(
+                    "Invalid code_challenge_method",
+                    "A PKCE code challenge needs code_challenge_method=S256.",
+                ),
+                400,
+            )
         state = params.get("state")
         if decision is None:
             hidden = {
                 name: str(params[name])
-                for name in ("client_id", "scope", "user_scope", "redirect_uri", "state", "team")
+                for name in (
+                    "client_id",
+                    "scope",
+                    "user_scope",
+                    "redirect_uri",
+                    "state",
+                    "team",
+                    "code_challenge",
+                    "code_challenge_method",
+                )
                 if params.get(name) is not None
             }
             page = pages.consent_page(
@@ -141,6 +159,7 @@ class ConsentPages:
             user_scopes=user_scopes,
             channel=webhook_channel(params.get("channel")),
             expires_at=time.monotonic() + CODE_LIFETIME,
+            code_challenge=code_challenge,
         )
         with self._lock:
             self._codes[grant.code] = grant

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import hmac
 import json
 import secrets
@@ -38,6 +40,15 @@ class Grant:
     channel: tuple[str, str]
     expires_at: float
     used: bool = False
+    code_challenge: str = ""  # PKCE's S256 challenge from the authorize URL, if any
+
+    def verifies(self, code_verifier: str) -> bool:
+        """Whether ``code_verifier`` is the one whose challenge came with the code (RFC 7636)."""
+        if not self.code_challenge:
+            return True
+        digest = hashlib.sha256(code_verifier.encode("ascii", "replace")).digest()
+        challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+        return bool(code_verifier) and hmac.compare_digest(challenge, self.code_challenge)
 
 
 @dataclass
@@ -231,6 +242,8 @@ class WebAPI:
         if str(request.params.get("redirect_uri") or "") != grant.redirect_uri:
             raise wire.Refused("bad_redirect_uri")
         grant.used = True
+        if not grant.verifies(str(request.params.get("code_verifier") or "")):
+            raise wire.Refused("invalid_code_verifier")
         return self._issue_install(
             app,
             grant.workspace,
