@@ -8,6 +8,8 @@ import itertools
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from slack_installs.cleanup import cleanup_attempts
@@ -107,3 +109,25 @@ def test_the_cleanup_forgets_events_slack_can_no_longer_retry(slack_app):
 
     call_command("slack_installs_cleanup", stdout=io.StringIO())  # the command cron runs
     assert set(HandledEvent.objects.values_list("event_id", flat=True)) == {"Ev0RECENT"}
+
+
+def test_a_flood_of_expired_attempts_goes_in_batches(slack_app):
+    """300 unauthenticated GETs of an install URL make 300 rows: the cleanup deletes them
+    batch by batch, never in one statement over the whole table."""
+    now = timezone.now()
+    OAuthAttempt.objects.bulk_create(
+        OAuthAttempt(
+            app=slack_app,
+            state_digest=f"f{index:063d}",
+            created_at=now - datetime.timedelta(minutes=20),
+            expires_at=now - datetime.timedelta(minutes=10),
+        )
+        for index in range(250)
+    )
+    fresh = attempt(slack_app, status="pending")
+    with CaptureQueriesContext(connection) as queries:
+        result = cleanup_attempts(batch_size=100)
+    deletes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("DELETE")]
+    assert result.expired_pending == 250
+    assert len(deletes) == 3  # 100, 100, then 50
+    assert list(OAuthAttempt.objects.values_list("pk", flat=True)) == [fresh.pk]

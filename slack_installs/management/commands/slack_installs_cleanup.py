@@ -35,6 +35,7 @@ class Command(BaseCommand):
         self.stdout.write(
             style(
                 f"{verb} {result.total} OAuth attempt(s): {result.expired_pending} expired "
-                f"pending, {result.older_than_retention} older than the retention period."
+                f"pending, {result.older_than_retention} older than the retention period; "
+                f"{result.handled_events} record(s) of handled events past Slack's retries."
             )
         )
