@@ -520,7 +520,8 @@ def save_installation(
             incoming_webhook_url=stored_form(str(webhook["url"])),
             incoming_webhook_channel=_text(webhook, "channel"),
             incoming_webhook_channel_id=_text(webhook, "channel_id", 32),
-            incoming_webhook_configuration_url=_text(webhook, "configuration_url", 500),
+            # A link in the admin: only an http(s) URL, like every URL Slack's answer holds.
+            incoming_webhook_configuration_url=web_url(webhook.get("configuration_url"), 500),
         )
     if user is not None:
         values["installed_by"] = user

@@ -822,3 +822,21 @@ def test_success_and_error_pages_ignore_an_app_that_is_not_a_slug(client, slack_
     assert response.status_code == 200
     assert b"Acme Bot" not in response.content
     assert b"Acme Bot" in client.get(page, {"app": "acme"}).content
+
+
+@pytest.mark.parametrize(
+    "configuration_url",
+    ["javascript:alert(1)", "data:text/html,<b>x</b>", "//evil.example/x", "not a url"],
+)
+def test_a_webhook_configuration_url_that_is_no_web_url_is_dropped(
+    client, slack_app, mocked_slack, configuration_url
+):
+    state = start(client)
+    answer = slack_payloads.oauth_v2_access(webhook_url=slack_payloads.WEBHOOK_URL)
+    answer["incoming_webhook"]["configuration_url"] = configuration_url
+    mocked_slack.add(responses.POST, ACCESS_URL, json=answer)
+    mocked_slack.add(responses.POST, AUTH_TEST_URL, json=slack_payloads.auth_test())
+    assert client.get(CALLBACK, {"code": "c", "state": state}).status_code == 302
+    installation = Installation.objects.get()
+    assert installation.incoming_webhook_configuration_url == ""
+    assert installation.incoming_webhook_channel_id  # the rest of the webhook is kept

@@ -184,7 +184,7 @@ class DjangoInstallationStore(InstallationStore):
                     row.incoming_webhook_channel_id = _clip(
                         installation.incoming_webhook_channel_id, 32
                     )
-                    row.incoming_webhook_configuration_url = _clip(
+                    row.incoming_webhook_configuration_url = web_url(
                         installation.incoming_webhook_configuration_url, 500
                     )
             if installation.bot_token and newness >= 0:
