@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from django.db import router, transaction
+from django.db import IntegrityError, router, transaction
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -557,10 +557,26 @@ def save_installation(
 def _upsert(model: type[ModelT], key: dict[str, Any], values: dict[str, Any]) -> ModelT:
     """Create the row of ``key``, or update ``values`` of it when it exists.
 
-    ``update_or_create`` locks the row (``SELECT ... FOR UPDATE``) and, when two callbacks
-    create the same workspace at once, turns the loser's ``IntegrityError`` into an update
-    of the winner's row: the later one wins. It saves through ``Model.save()``, so the
-    model's ``pre_save``/``post_save`` signals are sent.
+    The row is locked (``SELECT ... FOR UPDATE``) before it is updated; when two callbacks
+    create the same workspace at once, the loser's ``IntegrityError`` becomes a locked
+    update of the winner's row: the later one wins. Rows are saved through ``Model.save()``,
+    so the model's ``pre_save``/``post_save`` signals are sent.
+
+    This is ``update_or_create()`` without its savepoint on every call: a re-install (every
+    install of a workspace after its first) costs the locked SELECT and the UPDATE, and only
+    a first install pays for the savepoint its INSERT needs, so that an ``IntegrityError``
+    does not abort the install's transaction (python -m bench install_roundtrip).
     """
-    instance, _created = model._default_manager.update_or_create(defaults=values, **key)
+    manager = model._default_manager.db_manager(router.db_for_write(model))
+    rows = manager.select_for_update().filter(**key)
+    instance = rows.first()
+    if instance is None:
+        try:
+            with transaction.atomic(using=manager.db):
+                return manager.create(**key, **values)
+        except IntegrityError:
+            instance = rows.get()  # another callback created it meanwhile, now locked
+    for name, value in values.items():
+        setattr(instance, name, value)
+    instance.save(update_fields=[*values, "updated_at"])
     return instance

@@ -10,7 +10,7 @@ import json
 
 import pytest
 import responses
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.models.signals import pre_save
 
 from slack_installs.models import Installation, OAuthAttempt, UserToken
@@ -95,3 +95,30 @@ def test_the_claim_is_committed_before_slack_is_called(client, app, mocked_slack
         assert during_the_exchange["claim_committed"] is True
     assert Installation.objects.count() == 1
     assert OAuthAttempt.objects.get().status == "succeeded"
+
+
+def test_a_workspace_created_by_a_concurrent_callback_is_updated_not_duplicated(
+    app, monkeypatch
+):
+    """The lost race of two first installs: the row appears between our locked SELECT and our
+    INSERT, so the INSERT fails on the unique key and the install updates the winner's row."""
+    from django.db.models.query import QuerySet
+
+    from slack_installs import oauth
+
+    winner = Installation.objects.create(app=app, team_id="T0001", team_name="Old name")
+    real_first = QuerySet.first
+    calls = []
+
+    def first_misses_once(self):
+        if self.model is Installation and not calls:
+            calls.append(1)
+            return None  # as if the winner had not committed yet when we looked
+        return real_first(self)
+
+    monkeypatch.setattr(QuerySet, "first", first_misses_once)
+    with transaction.atomic():
+        saved = oauth.save_installation(app, slack_payloads.oauth_v2_access(team_name="New name"))
+    assert calls == [1]
+    assert saved.pk == winner.pk
+    assert Installation.objects.values_list("pk", "team_name").get() == (winner.pk, "New name")
