@@ -389,12 +389,12 @@ def _fill_in(installation: Installation, extras: dict[str, Any], slack_user_id: 
     if not installation.team_name and extras.get("team_name"):
         installation.team_name = str(extras["team_name"])[:200]
         changed = True
-    if installation.bot_token is None and bot.get("bot_access_token"):
+    if not installation.bot_token and bot.get("bot_access_token"):
         installation.bot_token = str(bot["bot_access_token"])
         installation.bot_user_id = str(bot.get("bot_user_id") or "")[:32]
         installation.installer_user_id = slack_user_id
         changed = True
-    if installation.incoming_webhook_url is None and webhook.get("url"):
+    if not installation.incoming_webhook_url and webhook.get("url"):
         installation.incoming_webhook_url = str(webhook["url"])
         installation.incoming_webhook_channel = str(webhook.get("channel") or "")[:200]
         installation.incoming_webhook_channel_id = str(webhook.get("channel_id") or "")[:32]
