@@ -1,7 +1,8 @@
-"""Concurrency on PostgreSQL: racing callbacks, replayed states, and several gunicorn workers.
+"""Concurrency on a database server: racing callbacks, replayed states, and several gunicorn
+workers.
 
 SQLite serialises every writer, so these races only exist on a real multi-connection
-database; on SQLite the tests are skipped.
+database (PostgreSQL, MariaDB/MySQL); on SQLite the tests are skipped.
 """
 
 from __future__ import annotations
@@ -29,17 +30,15 @@ from django.test import Client
 from slack_installs import crypto, oauth
 from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
 from slack_installs.testing import FakeSlack
+from tests.databases import needs_row_locks
 from tests.installs import callback_through_fake, consent_at_fake
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENDERS = 20
 ACME = "T0ACME0001"  # the fake Slack's first workspace
 
-ON_SQLITE = connection.vendor != "postgresql"
 pytestmark = pytest.mark.postgres
-racing = pytest.mark.skipif(
-    ON_SQLITE, reason="needs PostgreSQL: SQLite serialises every writer, so there is no race"
-)
+racing = needs_row_locks
 
 
 def run_together(calls: list[Callable[[], Any]]) -> list[Any]:
@@ -284,7 +283,8 @@ def install_through(site: str, fake: FakeSlack, workspace: str) -> dict[str, Any
 
 
 @pytest.mark.skipif(
-    ON_SQLITE, reason="needs PostgreSQL: the gunicorn workers share a throwaway PostgreSQL database"
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: the gunicorn workers share a throwaway PostgreSQL database",
 )
 def test_installs_complete_when_install_and_callback_hit_different_gunicorn_workers(tmp_path):
     workspaces = ["T0ACME0001", "T0GLOBEX01", "E0GLOBEX01"]  # the last one org-wide
