@@ -36,3 +36,15 @@ def require_browser(chromium: str = CHROMIUM):
             pytest.fail(f"CI=true and the browser test cannot run: {problem}")
         pytest.skip(f"browser test skipped: {problem}")
     return sync_playwright
+
+
+def collect_csp_violations(page, violations: list[str]) -> None:
+    """Append to ``violations`` each Content Security Policy report and script error that
+    Chromium logs for ``page``, with the URL it happened on."""
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"{page.url}: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: violations.append(f"{page.url}: {error}"))
