@@ -38,13 +38,13 @@ def require_browser(chromium: str = CHROMIUM):
     return sync_playwright
 
 
-def collect_csp_violations(page, violations: list[str]) -> None:
-    """Append to ``violations`` each Content Security Policy report and script error that
-    Chromium logs for ``page``, with the URL it happened on."""
+def collect_console_problems(page, problems: list[str]) -> None:
+    """Append to ``problems`` each Content Security Policy report, console error (a failed
+    load among them) and script error that Chromium logs for ``page``, with its URL."""
 
     def on_console(message) -> None:
-        if "Content Security Policy" in message.text:
-            violations.append(f"{page.url}: {message.text}")
+        if message.type == "error" or "Content Security Policy" in message.text:
+            problems.append(f"{page.url}: {message.text}")
 
     page.on("console", on_console)
-    page.on("pageerror", lambda error: violations.append(f"{page.url}: {error}"))
+    page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
