@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def admin_and_app(password: str, **fields: Any):
+    """A superuser ``admin`` with ``password``, and a Slack app made of ``fields``."""
+    from django.contrib.auth import get_user_model
+
+    from slack_installs.models import SlackApp
+
+    get_user_model().objects.create_superuser("admin", "admin@example.com", password)
+    return SlackApp.objects.create(**fields)
 
 
 def require_browser(chromium: str = CHROMIUM):

@@ -8,10 +8,9 @@ never pass by silently skipping the browser.
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from slack_installs.models import Installation, OAuthAttempt, SlackApp
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, admin_and_app, require_browser
 
 ADMIN_PASSWORD = "canary-browser-admin-password"
 
@@ -20,8 +19,8 @@ ADMIN_PASSWORD = "canary-browser-admin-password"
 @pytest.mark.django_db(transaction=True)
 def test_add_to_slack_allow_cancel_and_admin_in_chromium(live_server, fake_slack):
     sync_playwright = require_browser()
-    get_user_model().objects.create_superuser("admin", "admin@example.com", ADMIN_PASSWORD)
-    helper = SlackApp.objects.create(
+    helper = admin_and_app(
+        ADMIN_PASSWORD,
         name="Acme Helper",
         slug="acme-helper",
         client_id="4000000001.4000000001",

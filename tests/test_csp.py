@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import django
 import pytest
-from django.contrib.auth import get_user_model
 
-from slack_installs.models import Installation, SlackApp
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, collect_console_problems, require_browser
+from slack_installs.models import Installation
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    admin_and_app,
+    collect_console_problems,
+    require_browser,
+)
 
 POLICY = "default-src 'self'"
 PASSWORD = "canary-csp-admin-password"
@@ -37,8 +42,8 @@ def test_the_demo_sends_the_strict_policy(client, db):
 @pytest.mark.django_db(transaction=True)
 def test_every_page_we_render_holds_under_a_strict_csp(live_server, fake_slack):
     sync_playwright = require_browser()
-    get_user_model().objects.create_superuser("admin", "admin@example.com", PASSWORD)
-    app = SlackApp.objects.create(
+    app = admin_and_app(
+        PASSWORD,
         name="Acme Helper",
         slug="acme-helper",
         client_id="4000000001.4000000001",
