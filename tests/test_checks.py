@@ -138,8 +138,8 @@ def test_check_passes_on_a_fresh_unmigrated_database(tmp_path, command):
             assert db.execute("SELECT name FROM sqlite_master").fetchall() == []
 
 
-# Django 6.1's own model checks read the database (SQLite's JSON support, for one).
-@pytest.mark.django_db
+# Django 6.1's own model checks read every database (SQLite's JSON support, for one).
+@pytest.mark.django_db(databases="__all__")
 def test_deploy_checks_raise_nothing_of_ours_with_production_like_settings(settings):
     from django.core import checks as django_checks
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from django.core import checks
 from django.test import RequestFactory, override_settings
 
@@ -157,6 +158,8 @@ def test_system_check_warns_about_a_removed_step(slack_app):
     assert warnings[0].hint
 
 
+# Django 6.1's own model checks read every database (SQLite's JSON support, for one).
+@pytest.mark.django_db(databases="__all__")
 def test_system_check_is_a_database_check(slack_app):
     slack_app.pipelines = [GONE]
     slack_app.save()
