@@ -1,6 +1,8 @@
-"""Settings of the demo project: SQLite by default, ``DATABASE_URL`` for PostgreSQL.
+"""Settings of the demo project: SQLite by default, ``DATABASE_URL`` for PostgreSQL or
+MariaDB/MySQL.
 
 Production-like values come from the environment (see the README's deployment notes).
+On Django 6.0+ every page is served under a strict Content Security Policy.
 """
 
 from __future__ import annotations
@@ -8,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+import django
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -17,19 +21,39 @@ def env_bool(name: str, default: bool) -> bool:
     return default if value is None else value.lower() in {"1", "true", "yes", "on"}
 
 
+# MariaDB/MySQL: utf8mb4 holds every character Slack sends (utf8 stops at three bytes), in
+# the connection and in the test database pytest-django creates.
+MYSQL_CHARSET = "utf8mb4"
+MYSQL_COLLATION = "utf8mb4_unicode_ci"
+
+
 def database_from_url(url: str) -> dict:
-    """A DATABASES entry from ``postgres://user:pass@host:port/name`` or ``sqlite:///path``."""
+    """A DATABASES entry from ``postgres://user:pass@host:port/name``,
+    ``mysql://user:pass@host:port/name`` or ``sqlite:///path``."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": parts.path[1:] or ":memory:"}
+    server = {
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+    }
     if parts.scheme in {"postgres", "postgresql"}:
         return {
             "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parts.path.lstrip("/")) or "postgres",
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
+            **server,
+            "NAME": server["NAME"] or "postgres",
+        }
+    if parts.scheme in {"mysql", "mariadb"}:
+        if not server["NAME"]:
+            raise ValueError("a mysql:// DATABASE_URL needs a database name: mysql://host/name")
+        return {
+            "ENGINE": "django.db.backends.mysql",
+            **server,
+            "OPTIONS": {"charset": MYSQL_CHARSET},
+            "TEST": {"CHARSET": MYSQL_CHARSET, "COLLATION": MYSQL_COLLATION},
         }
     raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported by the demo")
 
@@ -60,6 +84,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+if django.VERSION >= (6, 0):
+    # Django 6.0+: a strict Content Security Policy on every page. Our pages, the admin pages
+    # we add and the "Add to Slack" button need no inline <style>, <script> or style=.
+    from django.utils.csp import CSP
+
+    MIDDLEWARE.insert(1, "django.middleware.csp.ContentSecurityPolicyMiddleware")
+    SECURE_CSP = {"default-src": [CSP.SELF]}
 
 ROOT_URLCONF = "demo_site.urls"
 WSGI_APPLICATION = "demo_site.wsgi.application"
@@ -115,6 +147,10 @@ SLACK_INSTALLS = {
     "API_URL": os.environ.get("SLACK_API_URL", "https://slack.com/api"),
     "REDIRECT_BASE_URL": os.environ.get("SLACK_REDIRECT_BASE_URL") or None,
 }
+
+if django.VERSION >= (6, 1):
+    # Django 6.1 configures email with MAILERS; EMAIL_BACKEND and its kin are deprecated.
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}
 
 LOGGING = {
     "version": 1,

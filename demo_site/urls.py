@@ -1,12 +1,15 @@
 from importlib.util import find_spec
 
 from django.contrib import admin
+from django.http import HttpResponse
 from django.urls import include, path
 
 from demo_site import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Browsers ask every site for one: no icon, and no 404 in the browser's console.
+    path("favicon.ico", lambda request: HttpResponse(status=204)),
     path("admin/", admin.site.urls),
     path("slack/", include("slack_installs.urls")),
 ]

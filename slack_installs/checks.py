@@ -85,11 +85,18 @@ def check_pipeline_paths(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     return messages
 
 
-SUPPORTED_VENDORS = ("postgresql", "sqlite")
+# Connection.vendor of each database the install path is tested on, and its name in messages.
+# The vendor is a constant of the backend: reading it sends nothing to the server (MySQL's
+# display_name does, to tell MariaDB from MySQL).
+SUPPORTED_VENDORS = {"postgresql": "PostgreSQL", "mysql": "MariaDB/MySQL", "sqlite": "SQLite"}
 
 
 def check_database(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """The install path needs one database for its models, with INSERT ... ON CONFLICT."""
+    """The install path needs one database for its models, of a kind it is tested on.
+
+    Not a database check: it reads the configuration and the backend's constants only, so it
+    runs on every ``manage.py check`` and sends no query.
+    """
     from .models import Installation, OAuthAttempt, SlackApp, UserToken
 
     models = (SlackApp, Installation, UserToken, OAuthAttempt)
@@ -106,20 +113,37 @@ def check_database(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         ]
     (alias,) = aliases
     connection = connections[alias]
-    if (
-        connection.vendor not in SUPPORTED_VENDORS
-        or not connection.features.supports_update_conflicts_with_target
-    ):
-        return [
-            Error(
-                f"The database {alias!r} ({connection.display_name}) cannot hold "
-                "slack_installs' models.",
-                hint="Use PostgreSQL, or SQLite 3.24 or later for development: installs are "
-                "saved with INSERT ... ON CONFLICT DO UPDATE.",
-                id="slack_installs.E005",
-            )
-        ]
-    return []
+    vendor = connection.vendor
+    if vendor == "sqlite":
+        # The SQLite library the backend is linked to: no server to ask.
+        library = tuple(connection.Database.sqlite_version_info)  # type: ignore[attr-defined]
+        if library[:2] >= tuple(connection.features.minimum_database_version or ()):
+            return []
+        kind = f"SQLite {_dotted(library)}"
+    elif vendor in SUPPORTED_VENDORS:
+        return []
+    else:
+        kind = f"vendor {vendor!r}"
+    return [
+        Error(
+            f"The database {alias!r} ({kind}) is not one slack_installs supports.",
+            hint=f"Use PostgreSQL, MariaDB/MySQL, or SQLite {_dotted(_sqlite_minimum())} or "
+            "later (the oldest SQLite this Django supports): slack_installs is tested on "
+            "these.",
+            id="slack_installs.E005",
+        )
+    ]
+
+
+def _sqlite_minimum() -> tuple[int, ...]:
+    """The oldest SQLite the running Django supports (3.31 on Django 5.2, 3.37 on 6.1)."""
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    return tuple(DatabaseWrapper.features_class.minimum_database_version or ())
+
+
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
 
 
 def check_keys_in_use(
@@ -127,7 +151,7 @@ def check_keys_in_use(
 ) -> list[CheckMessage]:
     """Warn about stored values whose key id is no longer in ``ENCRYPTION_KEYS``."""
     if not databases or not app_settings.ENCRYPTION_KEYS:
-        return []
+        return []  # only the databases Django hands over (migrate, check --database) are read
     by_key: dict[str, Counter[str]] = {}
     for alias in databases:
         for place, counter in _unconfigured_key_usage(alias).items():
@@ -158,15 +182,17 @@ def check_keys_in_use(
 
 
 def _unconfigured_key_usage(alias: str) -> dict[str, Counter[str]]:
+    routed_here = [
+        entry
+        for entry in keyrotation.encrypted_models()
+        if router.allow_migrate_model(alias, entry.model)
+    ]
+    if not routed_here:
+        return {}  # the app's tables live elsewhere
     # Database checks also run before `migrate` has created the tables.
     try:
         tables = set(connections[alias].introspection.table_names())
-        entries = [
-            entry
-            for entry in keyrotation.encrypted_models()
-            if entry.model._meta.db_table in tables
-            and router.allow_migrate_model(alias, entry.model)
-        ]
+        entries = [entry for entry in routed_here if entry.model._meta.db_table in tables]
         with transaction.atomic(using=alias):
             return keyrotation.unconfigured_key_usage(using=alias, entries=entries)
     except DatabaseError:
@@ -178,12 +204,14 @@ def check_saved_pipelines(
 ) -> list[CheckMessage]:
     """Warn about steps saved on an app that are no longer registered (skipped at run time)."""
     if not databases:
-        return []  # a database check: run by migrate, or by check --database
+        return []  # only the databases Django hands over (migrate, check --database) are read
     from .models import SlackApp
     from .pipelines import unregistered_steps
 
     messages: list[CheckMessage] = []
     for alias in databases:
+        if not router.allow_migrate_model(alias, SlackApp):
+            continue  # the app's tables live elsewhere
         connection = connections[alias]
         try:
             if SlackApp._meta.db_table not in connection.introspection.table_names():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-import django
 from django import forms
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
@@ -20,8 +19,8 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 SECRET_FIELDS = ("client_secret", "signing_secret")
-# Django 5 warns unless URL fields say which scheme a bare domain gets; 4.2 has no such option.
-URL_FIELD_OPTIONS: dict[str, Any] = {"assume_scheme": "https"} if django.VERSION >= (5, 0) else {}
+# A bare domain means https (Django 5.2 warns unless a URL field says; 6.0 made it the default).
+URL_FIELD_OPTIONS: dict[str, Any] = {"assume_scheme": "https"}
 
 
 @sensitive_variables()  # tokens and secrets stay out of error reports

@@ -183,8 +183,10 @@ def _write(entry: EncryptedModel, updates: dict[Any, dict[str, str]], using: str
 
 
 def _column(model: type[models.Model], name: str) -> str:
-    # ``name`` is one of EncryptedModel.fields: always a concrete EncryptedTextField.
-    return cast(EncryptedTextField, model._meta.get_field(name)).column
+    # ``name`` is one of EncryptedModel.fields, or the pk: a concrete field, with a column.
+    column = cast(EncryptedTextField, model._meta.get_field(name)).column
+    assert column is not None
+    return column
 
 
 def _update_from_arrays(
@@ -201,7 +203,7 @@ def _update_from_arrays(
     assignments = ", ".join(f"{column} = v.c{i}" for i, column in enumerate(columns))
     arrays = ", ".join(["%s::text[]"] * len(names))
     aliases = ", ".join(f"c{i}" for i in range(len(names)))
-    table, pk = quote(opts.db_table), quote(opts.pk.column)
+    table, pk = quote(opts.db_table), quote(_column(model, opts.pk.name))
     sql = (
         f"UPDATE {table} SET {assignments} "  # noqa: S608 (names quoted, values bound)
         f"FROM unnest(%s::{opts.pk.db_type(connection)}[], {arrays}) AS v(pk, {aliases}) "
@@ -226,7 +228,7 @@ def _update_each(
     assignments = ", ".join(f"{quote(_column(model, name))} = %s" for name in names)
     sql = (
         f"UPDATE {quote(opts.db_table)} SET {assignments} "  # noqa: S608 (names quoted)
-        f"WHERE {quote(opts.pk.column)} = %s"
+        f"WHERE {quote(_column(model, opts.pk.name))} = %s"
     )
     params = [[changed[name] for name in names] + [pk] for pk, changed in rows.items()]
     cursor.executemany(sql, params)

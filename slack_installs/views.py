@@ -148,7 +148,7 @@ def _non_atomic_everywhere(view: Any) -> Any:
 @require_GET
 @never_cache
 def callback(request: HttpRequest, slug: str) -> HttpResponse:
-    request.exception_reporter_filter = _NO_LOCALS  # type: ignore[attr-defined]
+    request.exception_reporter_filter = _NO_LOCALS  # type: ignore[attr-defined, unused-ignore]
     app = _app_or_404(slug)
     try:
         outcome = oauth.complete_install(request, app)

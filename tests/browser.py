@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def admin_and_app(password: str, **fields: Any):
+    """A superuser ``admin`` with ``password``, and a Slack app made of ``fields``."""
+    from django.contrib.auth import get_user_model
+
+    from slack_installs.models import SlackApp
+
+    get_user_model().objects.create_superuser("admin", "admin@example.com", password)
+    return SlackApp.objects.create(**fields)
 
 
 def require_browser(chromium: str = CHROMIUM):
@@ -36,3 +47,15 @@ def require_browser(chromium: str = CHROMIUM):
             pytest.fail(f"CI=true and the browser test cannot run: {problem}")
         pytest.skip(f"browser test skipped: {problem}")
     return sync_playwright
+
+
+def collect_console_problems(page, problems: list[str]) -> None:
+    """Append to ``problems`` each Content Security Policy report, console error (a failed
+    load among them) and script error that Chromium logs for ``page``, with its URL."""
+
+    def on_console(message) -> None:
+        if message.type == "error" or "Content Security Policy" in message.text:
+            problems.append(f"{page.url}: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))

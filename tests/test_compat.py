@@ -284,6 +284,17 @@ OLD_USER_TOKEN = "xoxp-canary-legacy-user-5151"
 OLD_BOT_TOKEN = "xoxb-canary-legacy-bot-6161"
 
 
+@pytest.fixture
+def legacy_tables(transactional_db):
+    """django-slack-oauth's tables. Their DDL commits on MariaDB/MySQL, where no test
+    transaction can roll it back: so real transactions (flushed after), and the tables dropped."""
+    create_legacy_tables()
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE django_slack_oauth_slackoauthrequest")
+        cursor.execute("DROP TABLE slack_user")
+
+
 def create_legacy_tables() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -334,9 +345,10 @@ def v1_answer(team_id="T0OLD", user_id="U0OLD", **extra) -> str:
     return json.dumps(data)
 
 
-def test_tokens_are_copied_from_django_slack_oauth_tables(default_app, django_user_model):
+def test_tokens_are_copied_from_django_slack_oauth_tables(
+    default_app, django_user_model, legacy_tables
+):
     alice = django_user_model.objects.create(username="alice")
-    create_legacy_tables()
     bot = {"bot_user_id": "U0OLDBOT", "bot_access_token": OLD_BOT_TOKEN}
     identity = {"ok": True, "user": {"id": "U0ID", "name": "Id"}, "team": {"id": "T0OLD"}}
     oauth_request_row(1, alice.pk, "xoxp-canary-older-0001", v1_answer())
@@ -392,14 +404,13 @@ def test_token_import_without_old_tables(default_app):
     assert "No django-slack-oauth token table was found." in output
 
 
-def test_token_import_keeps_a_newer_install(default_app):
+def test_token_import_keeps_a_newer_install(default_app, legacy_tables):
     installation = Installation.objects.create(
         app=default_app, team_id="T0OLD", bot_token="xoxb-canary-v2-bot"
     )
     UserToken.objects.create(
         installation=installation, slack_user_id="U0OLD", access_token="xoxp-canary-v2-user"
     )
-    create_legacy_tables()
     bot = {"bot_user_id": "U0OLDBOT", "bot_access_token": OLD_BOT_TOKEN}
     oauth_request_row(1, None, OLD_USER_TOKEN, v1_answer(bot=bot))
 

@@ -6,12 +6,13 @@ import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.test import RequestFactory
 
 from slack_installs import oauth
 from slack_installs.exceptions import InvalidState
 from slack_installs.models import OAuthAttempt
+from tests.databases import HAS_ROW_LOCKS, ROW_LOCKS_REASON
 
 pytestmark = [
     pytest.mark.postgres,
@@ -20,9 +21,9 @@ pytestmark = [
 
 
 @pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serialises every writer, so there is no race")
+def _row_locks_only():
+    if not HAS_ROW_LOCKS:
+        pytest.skip(ROW_LOCKS_REASON)
 
 
 def test_two_concurrent_callbacks_with_one_state_cannot_both_win(slack_app):

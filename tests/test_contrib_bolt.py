@@ -27,6 +27,7 @@ from slack_installs.contrib.bolt import DjangoInstallationStore, DjangoOAuthStat
 from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
 from slack_installs.oauth import digest
 from slack_installs.testing import signature
+from tests.databases import HAS_ROW_LOCKS, ROW_LOCKS_REASON
 from tests.installs import install_through_fake
 
 pytestmark = pytest.mark.django_db
@@ -490,8 +491,8 @@ def test_state_store_refuses_a_sign_in_state(slack_app):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_consumes_of_one_state_succeed_once(slack_app):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serializes writers anyway")
+    if not HAS_ROW_LOCKS:
+        pytest.skip(ROW_LOCKS_REASON)
     state = DjangoOAuthStateStore(app="acme").issue()
     barrier = threading.Barrier(6)
     results = []

@@ -1,5 +1,6 @@
-"""Concurrency: racing callbacks, replayed states and several gunicorn workers on PostgreSQL,
-and token refreshes from several processes on a file SQLite database.
+"""Concurrency: racing callbacks, replayed states and several gunicorn workers on a database
+server (PostgreSQL, MariaDB/MySQL), and token refreshes from several processes on a file
+SQLite database.
 
 SQLite serialises every writer, so the callback races only exist on a real multi-connection
 database; on SQLite those tests are skipped. SQLite has no row locks, though, so a refresh
@@ -34,19 +35,15 @@ from slack_installs.models import HandledEvent, Installation, OAuthAttempt, User
 from slack_installs.signals import slack_event_received
 from slack_installs.testing import FakeSlack
 from tests import slack_payloads
+from tests.databases import needs_row_locks
 from tests.installs import callback_through_fake, consent_at_fake
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENDERS = 20
 ACME = "T0ACME0001"  # the fake Slack's first workspace
 
-ON_SQLITE = connection.vendor != "postgresql"
-
-
-def racing(test: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a test of a race that only a multi-connection database (PostgreSQL) has."""
-    reason = "needs PostgreSQL: SQLite serialises every writer, so there is no race"
-    return pytest.mark.postgres(pytest.mark.skipif(ON_SQLITE, reason=reason)(test))
+racing = needs_row_locks
+ON_SQLITE = connection.vendor == "sqlite"
 
 
 def run_together(calls: list[Callable[[], Any]]) -> list[Any]:
@@ -336,7 +333,8 @@ def install_through(site: str, fake: FakeSlack, workspace: str) -> dict[str, Any
 
 @pytest.mark.postgres
 @pytest.mark.skipif(
-    ON_SQLITE, reason="needs PostgreSQL: the gunicorn workers share a throwaway PostgreSQL database"
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: the gunicorn workers share a throwaway PostgreSQL database",
 )
 def test_installs_complete_when_install_and_callback_hit_different_gunicorn_workers(tmp_path):
     workspaces = ["T0ACME0001", "T0GLOBEX01", "E0GLOBEX01"]  # the last one org-wide

@@ -142,6 +142,8 @@ def wsgi_headers(given_headers: dict[str, str], cookie: str | None) -> dict[str,
     environ = {}
     for name, value in given_headers.items():
         key = name.upper().replace("-", "_")
+        if key == "CONTENT_TYPE" and len(value) > 10_000:
+            continue  # Django 6.1 refuses it while building the request, before our code runs
         if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             key = f"HTTP_{key}"
         environ[key] = value
@@ -556,7 +558,9 @@ def test_a_signed_uninstall_with_a_timestamp_out_of_range_is_acknowledged(client
 
 def test_a_signed_body_nested_too_deeply_is_a_400(client, installation):
     """Found by the fuzzing above: JSON nested past the recursion limit was a 500."""
-    for body in (b"[" * 5000 + b"]" * 5000, b'{"a":' * 5000 + b"1" + b"}" * 5000):
+    # 100,000 levels: past the limit of every supported Python (3.13 parses 5,000).
+    depth = 100_000
+    for body in (b"[" * depth + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth):
         response = post_signed(client, body)
         assert response.status_code == 400
         assert response.content == b"the body is nested too deeply"

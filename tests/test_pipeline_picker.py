@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from django.core import checks
 from django.test import RequestFactory, override_settings
 
@@ -157,10 +158,14 @@ def test_system_check_warns_about_a_removed_step(slack_app):
     assert warnings[0].hint
 
 
+# Django 6.1's own model checks read every database (SQLite's JSON support, for one).
+@pytest.mark.django_db(databases="__all__")
 def test_system_check_is_a_database_check(slack_app):
     slack_app.pipelines = [GONE]
     slack_app.save()
-    assert not [m for m in checks.run_checks(tags=["slack_installs"]) if m.id.endswith("W001")]
+    # Not run by a plain check (no --database). Django 6.1 hands every database to the checks
+    # a tag selects, so the tag is left out here.
+    assert not [m for m in checks.run_checks() if m.id.endswith("W001")]
 
 
 def test_system_check_is_silent_when_all_steps_exist(slack_app):

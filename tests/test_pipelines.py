@@ -1,5 +1,7 @@
 import logging
+import socket
 
+import django
 import pytest
 from django.core import mail
 from django.test import RequestFactory, override_settings
@@ -114,6 +116,26 @@ def test_notify_admins_mails_without_secrets(slack_app, installation, settings):
     assert len(mail.outbox) == 1
     assert "Acme" in mail.outbox[0].subject
     assert slack_payloads.BOT_TOKEN not in mail.outbox[0].body
+
+
+def test_notify_admins_survives_a_mail_server_that_is_down(
+    slack_app, installation, settings, caplog
+):
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    smtp = "django.core.mail.backends.smtp.EmailBackend"
+    if django.VERSION >= (6, 1):
+        options = {"host": "127.0.0.1", "port": port, "timeout": 5}
+        settings.MAILERS = {"default": {"BACKEND": smtp, "OPTIONS": options}}
+    else:
+        settings.EMAIL_BACKEND = smtp
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
+    slack_app.pipelines = ["slack_installs.pipelines.notify_admins"]
+    request = make_request()
+    assert pipelines.run_pipelines(request, slack_app, installation, {}) == (request, {})
+    assert "Could not email the admins about the install in Acme" in caplog.text
 
 
 def test_send_welcome_message_posts_to_the_installer(slack_app, installation, mocked_slack):

@@ -27,6 +27,7 @@ from slack_installs.exceptions import (
 )
 from slack_installs.models import Installation, UserToken
 from tests import slack_payloads
+from tests.databases import HAS_ROW_LOCKS, ROW_LOCKS_REASON
 from tests.slack_mocks import ACCESS_URL, answer_install
 
 OLD_BOT = "xoxe.xoxb-1-canary-old-bot"
@@ -399,11 +400,8 @@ def test_the_lock_names_no_table_where_the_database_cannot(user_token, mocked_sl
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_callers_refresh_exactly_once(slack_app, mocked_slack):
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "needs row locks (SELECT ... FOR UPDATE), which SQLite lacks; "
-            "run with DATABASE_URL=postgres://..."
-        )
+    if not HAS_ROW_LOCKS:
+        pytest.skip(ROW_LOCKS_REASON)
     Installation.objects.create(
         app=slack_app,
         team_id="T0001",

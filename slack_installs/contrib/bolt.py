@@ -33,7 +33,7 @@ import logging
 from logging import Logger
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -228,8 +228,11 @@ class DjangoInstallationStore(InstallationStore):
         if not enterprise_id and not team_id:
             raise ValueError("an installation needs a team_id or an enterprise_id")
         installed_at = installed_at or timezone.now()
-        # Lock the installation only: its app row stays free for other workspaces.
-        queryset = self._rows(enterprise_id, team_id).select_for_update(of=("self",))
+        queryset = self._rows(enterprise_id, team_id).select_for_update()
+        # Lock the installation only, so its app row stays free for other workspaces, where
+        # the database can say so: MariaDB has FOR UPDATE but not FOR UPDATE OF.
+        if connections[queryset.db].features.has_select_for_update_of:
+            queryset = queryset.select_for_update(of=("self",))
         row = queryset.first()
         if row is None:
             try:

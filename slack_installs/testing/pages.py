@@ -32,7 +32,9 @@ def _page(title: str, body: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)} · Fake Slack</title><style>{_STYLE}</style></head>"
+        f"<title>{escape(title)} · Fake Slack</title>"
+        # No icon: the browser asks for no /favicon.ico (a 404 in its console).
+        f'<link rel="icon" href="data:,"><style>{_STYLE}</style></head>'
         f"<body><main>{BANNER}{body}</main></body></html>\n"
     )
 
