@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, OperationalError, router, transaction
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -385,15 +385,26 @@ def _exchange_and_save(
     redacted = redact(api_data)
     # The user who started the install: the claim checked that it is the one here now.
     user = _user_of(request)
-    with transaction.atomic(using=router.db_for_write(Installation)):
-        installation = save_installation(app, api_data, user=user, bot_details=bot_details)
-        _learn_app_id(app, api_data)
-        finish_attempt(
-            attempt,
-            OAuthAttempt.Status.SUCCEEDED,
-            installation=installation,
-            response=redacted,
-        )
+    for tries_left in reversed(range(DEADLOCK_RETRIES)):
+        try:
+            with transaction.atomic(using=router.db_for_write(Installation)):
+                installation = save_installation(
+                    app, api_data, user=user, bot_details=bot_details
+                )
+                _learn_app_id(app, api_data)
+                finish_attempt(
+                    attempt,
+                    OAuthAttempt.Status.SUCCEEDED,
+                    installation=installation,
+                    response=redacted,
+                )
+            break
+        except OperationalError as exc:
+            if not tries_left or not _is_deadlock(exc):
+                raise
+            # The database chose this transaction as a deadlock's victim and rolled it back
+            # whole: saving again is safe, and finds the other callback's row.
+            logger.info("An install of %r lost a deadlock; saving it again", app.slug)
 
     try:
         request, api_data = run_pipelines(request, app, installation, api_data)
@@ -421,6 +432,22 @@ def _exchange_and_save(
                 exc_info=(type(reply), reply, reply.__traceback__),
             )
     return InstallOutcome(attempt=attempt, installation=installation)
+
+
+# MariaDB/MySQL: concurrent first installs of one workspace all wait on the unique key's
+# lock; once the first commits, the others' locked reads deadlock and InnoDB rolls one back
+# (error 1213). PostgreSQL reports a deadlock as SQLSTATE 40P01.
+DEADLOCK_RETRIES = 3
+_MYSQL_DEADLOCK = 1213
+_POSTGRES_DEADLOCK = "40P01"
+
+
+def _is_deadlock(exc: OperationalError) -> bool:
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) == _POSTGRES_DEADLOCK:
+        return True
+    args: tuple[Any, ...] = getattr(cause, "args", ())
+    return bool(args) and args[0] == _MYSQL_DEADLOCK
 
 
 def _learn_app_id(app: SlackApp, api_data: dict[str, Any]) -> None:
