@@ -10,12 +10,19 @@ import itertools
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import django
 from django.contrib.auth.models import Permission, User
 
 from slack_installs.models import Installation, SlackApp, UserToken
 from tests import slack_payloads
 
 _numbers = itertools.count(1)
+
+# ADMINS for the tests that mail them: Django 6.0 takes addresses and deprecates the
+# (name, address) pairs that 5.2 still needs.
+OPS_ADMINS: list[Any] = (
+    ["ops@example.com"] if django.VERSION >= (6, 0) else [("Ops", "ops@example.com")]
+)
 
 
 def make_installation(app: SlackApp, *, user_token: bool = True, **fields: Any) -> Installation:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from slack_installs import events
 from slack_installs.models import SlackApp, safe_redirect_target, validate_redirect_target
 from tests import slack_payloads
-from tests.installs import assert_no_secret, make_installation, start_install
+from tests.installs import OPS_ADMINS, assert_no_secret, make_installation, start_install
 from tests.slack_mocks import ACCESS_URL, answer_install
 
 ADD_URL = "/admin/slack_installs/slackapp/add/"
@@ -594,7 +594,7 @@ def test_posted_secrets_stay_out_of_the_error_report(
         else (change_url(slack_app), edit_form(slack_app))
     )
     settings.DEBUG = False
-    settings.ADMINS = [("Ops", "ops@example.com")]
+    settings.ADMINS = OPS_ADMINS
     settings.SLACK_INSTALLS = {**settings.SLACK_INSTALLS, "ACTIVE_KEY_ID": "missing"}
     browser = Client(raise_request_exception=False)
     browser.force_login(admin_user)

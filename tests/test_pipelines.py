@@ -9,6 +9,7 @@ from django.test import RequestFactory, override_settings
 from slack_installs import pipelines
 from slack_installs.models import Installation, UserToken
 from tests import slack_payloads
+from tests.installs import OPS_ADMINS
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +109,7 @@ def test_link_django_user(slack_app, installation, django_user_model):
 
 
 def test_notify_admins_mails_without_secrets(slack_app, installation, settings):
-    settings.ADMINS = [("Ops", "ops@example.com")]
+    settings.ADMINS = OPS_ADMINS
     slack_app.pipelines = ["slack_installs.pipelines.notify_admins"]
     pipelines.run_pipelines(
         make_request(), slack_app, installation, slack_payloads.oauth_v2_access()
@@ -124,7 +125,7 @@ def test_notify_admins_survives_a_mail_server_that_is_down(
     with socket.socket() as closed:  # a port nobody listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    settings.ADMINS = [("Ops", "ops@example.com")]
+    settings.ADMINS = OPS_ADMINS
     smtp = "django.core.mail.backends.smtp.EmailBackend"
     if django.VERSION >= (6, 1):
         options = {"host": "127.0.0.1", "port": port, "timeout": 5}
