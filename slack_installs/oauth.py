@@ -388,9 +388,7 @@ def _exchange_and_save(
     for tries_left in reversed(range(DEADLOCK_RETRIES)):
         try:
             with transaction.atomic(using=router.db_for_write(Installation)):
-                installation = save_installation(
-                    app, api_data, user=user, bot_details=bot_details
-                )
+                installation = save_installation(app, api_data, user=user, bot_details=bot_details)
                 _learn_app_id(app, api_data)
                 finish_attempt(
                     attempt,

@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 StepFunction = Callable[[HttpRequest, dict[str, Any]], tuple[HttpRequest, dict[str, Any]]]
 _StepT = TypeVar("_StepT", bound=StepFunction)
 
+
 @dataclass(frozen=True)
 class Step:
     path: str

@@ -97,9 +97,7 @@ def test_the_claim_is_committed_before_slack_is_called(client, app, mocked_slack
     assert OAuthAttempt.objects.get().status == "succeeded"
 
 
-def test_a_workspace_created_by_a_concurrent_callback_is_updated_not_duplicated(
-    app, monkeypatch
-):
+def test_a_workspace_created_by_a_concurrent_callback_is_updated_not_duplicated(app, monkeypatch):
     """The lost race of two first installs: the row appears between our locked SELECT and our
     INSERT, so the INSERT fails on the unique key and the install updates the winner's row."""
     from django.db.models.query import QuerySet
