@@ -102,8 +102,10 @@ def check_installations(
     """Check every active installation (of ``installations``, of ``app``) with Slack.
 
     ``dry_run`` calls ``auth.test`` but changes nothing: no ``checked_at``, no revocation,
-    no token refresh. Installations are read ``batch_size`` at a time, in primary-key
-    order, so memory stays flat however many there are. One failure never stops the run.
+    no token refresh. A 429's ``Retry-After`` is waited out with ``sleep`` (``time.sleep``)
+    when it is at most ``max_wait`` seconds. Installations are read ``batch_size`` at a
+    time, in primary-key order, so memory stays flat however many there are. One failure
+    never stops the run; ``on_outcome`` hears of each installation.
     """
     rows = installations_to_check(installations, app=app).select_related("app").order_by("pk")
     summary = CheckSummary()
