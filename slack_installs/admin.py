@@ -12,7 +12,9 @@ since the change page links to those pages.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -21,20 +23,21 @@ from django.contrib.auth import get_permission_codename
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 
-from . import slack_config
+from . import health, slack_config
 from .admin_rotation import SecretRotationAdminMixin
 from .client import redact
 from .exceptions import DecryptionError
 from .export import StreamingExportAdminMixin
 from .fields import has_stored_value
 from .forms import SlackAppForm
-from .models import Installation, OAuthAttempt, SlackApp, UserToken
+from .models import Installation, OAuthAttempt, SlackApp, UserToken, WorkspaceAccess
 from .pipelines import unregistered_steps
 from .resources import InstallationResource, OAuthAttemptResource
 from .revocation import revoke_installation
@@ -77,6 +80,7 @@ class SlackAppAdmin(SecretRotationAdminMixin, admin.ModelAdmin):
     readonly_fields = [
         "client_secret_rotated_at",
         "signing_secret_rotated_at",
+        "installs_missing_scopes",
         "created_at",
         "updated_at",
     ]
@@ -94,7 +98,7 @@ class SlackAppAdmin(SecretRotationAdminMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        (_("Scopes"), {"fields": ["bot_scopes", "user_scopes"]}),
+        (_("Scopes"), {"fields": ["bot_scopes", "user_scopes", "installs_missing_scopes"]}),
         (_("After an install"), {"fields": ["pipelines", "success_url", "error_url"]}),
         (_("Advanced"), {"classes": ["collapse"], "fields": ["redirect_uri", "use_pkce"]}),
         (_("History"), {"fields": ["created_at", "updated_at"]}),
@@ -121,6 +125,32 @@ class SlackAppAdmin(SecretRotationAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("revoked installs"), ordering="revoked_count")
     def revoked_installs(self, obj: SlackApp) -> int:
         return obj.revoked_count  # type: ignore[attr-defined]
+
+    @admin.display(description=_("installs missing scopes"))
+    def installs_missing_scopes(self, obj: SlackApp | None) -> str:
+        """How many active installs lack a scope the app asks for, linked to their list."""
+        if obj is None or obj.pk is None:
+            return "-"
+        count = obj.installations.active().filter(scopes_missing=True).count()
+        if not count:
+            return str(_("none: every active install has the scopes above"))
+        text = ngettext(
+            "%(count)d active install lacks scopes asked for above",
+            "%(count)d active installs lack scopes asked for above",
+            count,
+        ) % {"count": count}
+        try:
+            changelist = reverse(f"{self.admin_site.name}:slack_installs_installation_changelist")
+        except NoReverseMatch:
+            return text
+        query = urlencode({"app__id__exact": obj.pk, "scopes": "missing", "status": "active"})
+        return format_html(
+            '{} — <a href="{}?{}" id="slack-missing-scopes-link">{}</a>',
+            text,
+            changelist,
+            query,
+            _("see them and re-install"),
+        )
 
     # The posted secrets stay out of error reports (like the passwords of Django's UserAdmin).
     @method_decorator(sensitive_post_parameters("client_secret", "signing_secret"))
@@ -205,12 +235,68 @@ class NeedsReinstallFilter(ChoiceFilter):
     }
 
 
-class UserTokenInline(admin.TabularInline):
+class ScopesFilter(ChoiceFilter):
+    title = _("scopes")
+    parameter_name = "scopes"
+    options = {
+        "missing": (_("missing"), Q(scopes_missing=True)),
+        "up_to_date": (_("up to date"), Q(scopes_missing=False)),
+    }
+
+
+def reinstall_url(installation: Installation) -> str:
+    """The app's install URL preselecting the workspace (an org-wide install: its org), for
+    staff of that workspace to install again; ``""`` for an inactive app."""
+    app = installation.app
+    team = installation.team_id or installation.enterprise_id
+    if not app.is_active or not team:
+        return ""
+    try:
+        path = reverse("slack_installs:install", kwargs={"slug": app.slug})
+    except NoReverseMatch:
+        return ""
+    return f"{path}?{urlencode({'team': team})}"
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows listed on the installation's page that staff can neither add nor change; whoever
+    may see the installation sees them."""
+
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        opts = Installation._meta
+        return any(
+            request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+            for action in ("view", "change")
+        )
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class WorkspaceAccessInline(ReadOnlyInline):
+    """The workspaces an org-wide install reaches (team_access_granted / _revoked), read-only."""
+
+    model = WorkspaceAccess
+    verbose_name = _("workspace it reaches")
+    verbose_name_plural = _("workspaces it reaches (team_access_granted / team_access_revoked)")
+    fields = ["team_id", "has_access", "granted_at", "revoked_at"]
+    readonly_fields = flatten(fields)
+
+    @admin.display(description=_("access"), boolean=True)
+    def has_access(self, obj: WorkspaceAccess) -> bool:
+        return obj.has_access
+
+
+class UserTokenInline(ReadOnlyInline):
     """The installer's user tokens, read-only: staff see that a token exists, never the token."""
 
     model = UserToken
-    extra = 0
-    can_delete = False
     fields = [
         "slack_user_id",
         "user",
@@ -231,19 +317,6 @@ class UserTokenInline(admin.TabularInline):
     def refresh_token_hint(self, obj: UserToken) -> str:
         return presence_hint(obj, "refresh_token")
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        opts = Installation._meta
-        return any(
-            request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
-            for action in ("view", "change")
-        )
-
 
 @admin.register(Installation)
 # import-export's stubs type ``model`` and the templates unlike ModelAdmin's stubs do (they
@@ -260,13 +333,22 @@ class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):  # type: i
         "updated_at",
         "status",
         "needs_reinstall",
+        "missing_scopes",
+        "checked_at",
     ]
-    list_filter = ["app", StatusFilter, KindFilter, "is_enterprise_install", NeedsReinstallFilter]
+    list_filter = [
+        "app",
+        StatusFilter,
+        KindFilter,
+        "is_enterprise_install",
+        NeedsReinstallFilter,
+        ScopesFilter,
+    ]
     list_select_related = ["app"]
     search_fields = ["team_name", "team_id", "enterprise_id", "enterprise_name"]
     search_help_text = _("Search by workspace name or id, or Enterprise Grid id or name.")
-    actions = ["revoke"]
-    inlines = [UserTokenInline]
+    actions = ["revoke", "check_with_slack"]
+    inlines = [UserTokenInline, WorkspaceAccessInline]
     fieldsets = [
         (
             _("Workspace"),
@@ -296,6 +378,17 @@ class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):  # type: i
             },
         ),
         (
+            _("Scopes"),
+            {
+                "fields": [
+                    "scopes_missing",
+                    "missing_bot_scopes",
+                    "missing_user_scopes",
+                    "reinstall_link",
+                ]
+            },
+        ),
+        (
             _("Incoming webhook"),
             {
                 "fields": [
@@ -316,6 +409,7 @@ class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):  # type: i
                     "updated_at",
                     "revoked_at",
                     "needs_reinstall_at",
+                    "checked_at",
                 ]
             },
         ),
@@ -326,6 +420,12 @@ class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):  # type: i
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        # Only an org-wide install is granted workspaces.
+        if obj is not None and not obj.team_id:
+            return list(self.inlines)
+        return [inline for inline in self.inlines if inline is not WorkspaceAccessInline]
 
     def change_view(
         self,
@@ -374,6 +474,34 @@ class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):  # type: i
     @admin.display(description=_("needs re-install"), boolean=True, ordering="needs_reinstall_at")
     def needs_reinstall(self, obj: Installation) -> bool:
         return obj.needs_reinstall_at is not None
+
+    @admin.display(description=_("scopes missing"), ordering="scopes_missing")
+    def missing_scopes(self, obj: Installation) -> str:
+        """ "no", or "yes" and a re-install link (from the indexed flag: no query per row)."""
+        if not obj.scopes_missing:
+            return str(_("no"))
+        url = reinstall_url(obj)
+        if not url:
+            return str(_("yes"))
+        return format_html('{} — <a href="{}">{}</a>', _("yes"), url, _("re-install"))
+
+    @admin.display(description=_("bot scopes missing"))
+    def missing_bot_scopes(self, obj: Installation) -> str:
+        return ", ".join(obj.missing_bot_scopes) or "-"
+
+    @admin.display(description=_("user scopes missing (installer's token)"))
+    def missing_user_scopes(self, obj: Installation) -> str:
+        return ", ".join(obj.missing_user_scopes) or "-"
+
+    @admin.display(description=_("re-install"))
+    def reinstall_link(self, obj: Installation) -> str:
+        url = reinstall_url(obj)
+        if not url:
+            return "-"
+        where = obj.enterprise_id if not obj.team_id else obj.team_id
+        return format_html(
+            '<a href="{}">{}</a>', url, _("Install again in %(where)s") % {"where": where}
+        )
 
     @admin.display(description=_("bot token"))
     def bot_token_hint(self, obj: Installation) -> str:
@@ -441,6 +569,67 @@ class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):  # type: i
                 % {"count": revoked},
             )
         return None
+
+    @admin.action(
+        description=_("Check with Slack (auth.test; revoke what Slack says is dead)"),
+        permissions=["change"],
+    )
+    def check_with_slack(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Call auth.test for each selected active installation (see ``health``)."""
+        already_revoked = queryset.filter(revoked_at__isnull=False).count()
+        revoked: list[str] = []
+
+        def note(outcome: health.CheckOutcome) -> None:
+            if outcome.result == health.REVOKED:
+                revoked.append(outcome.label)
+                installation = Installation.objects.get(pk=outcome.installation_id)
+                self.log_change(
+                    request,
+                    installation,
+                    f"Revoked: Slack answered {outcome.error} to auth.test (health check).",
+                )
+
+        # A request cannot wait long: an install whose Retry-After is longer is skipped.
+        summary = health.check_installations(
+            queryset, max_wait=self.check_max_wait, on_outcome=note
+        )
+        messages.success(
+            request,
+            _("Checked %(checked)d: %(alive)d alive, %(revoked)d revoked, %(skipped)d skipped.")
+            % {
+                "checked": summary.checked,
+                "alive": summary.alive,
+                "revoked": summary.revoked,
+                "skipped": summary.skipped,
+            },
+        )
+        for label in revoked:
+            messages.warning(
+                request,
+                _("%(name)s was revoked: Slack says its bot token is dead.") % {"name": label},
+            )
+        if summary.errors:
+            reasons = ", ".join(
+                f"{code}: {count}" for code, count in sorted(Counter(summary.errors).items())
+            )
+            messages.warning(
+                request,
+                _("Slack decided nothing for %(count)d (%(reasons)s): try again later.")
+                % {"count": summary.skipped, "reasons": reasons},
+            )
+        if already_revoked:
+            messages.info(
+                request,
+                ngettext(
+                    "%(count)d selected installation was already revoked: not checked.",
+                    "%(count)d selected installations were already revoked: not checked.",
+                    already_revoked,
+                )
+                % {"count": already_revoked},
+            )
+
+    # Seconds the action waits at most for a Retry-After (the command waits up to five minutes).
+    check_max_wait = 5
 
 
 # --- OAuth attempts --------------------------------------------------------------------

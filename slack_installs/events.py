@@ -1,4 +1,5 @@
-"""Slack's Events API: request signatures, ``url_verification``, uninstalls and revoked tokens.
+"""Slack's Events API: request signatures, ``url_verification``, uninstalls, revoked tokens,
+and the workspaces an org-wide install reaches (``team_access_granted`` / ``_revoked``).
 
 Slack signs each delivery with the app's signing secret: ``v0=`` + hex HMAC-SHA256
 of ``v0:<timestamp>:<raw body>``. Slack retries a delivery it got no 200 for, with the
@@ -31,6 +32,7 @@ from .models import (
     OAuthAttempt,
     SlackApp,
     UserToken,
+    WorkspaceAccess,
     slack_id_shape,
 )
 from .revocation import revoke_installation, wipe_user_tokens
@@ -44,6 +46,7 @@ SIGNATURE_VERSION = "v0"
 # and converting it could raise: past 4,300 digits int() refuses, past 308 float() does.
 TIMESTAMP = re.compile(r"[0-9]{1,12}")
 EVENT_ID = slack_id_shape("Ev")
+TEAM_ACCESS_EVENTS = frozenset({"team_access_granted", "team_access_revoked"})
 
 
 class MalformedEvent(ValueError):
@@ -152,6 +155,74 @@ def installation_of(app: SlackApp, payload: dict[str, Any]) -> Installation | No
         return None
     # Team ids are unique across Slack, so the workspace alone names the row.
     return Installation.objects.filter(app=app, team_id=team_id).first()
+
+
+def org_installation_of(app: SlackApp, payload: dict[str, Any]) -> Installation | None:
+    """The org-wide installation a ``team_access_*`` delivery is about, or ``None``.
+
+    Only org-wide installs get these events, but their authorization may name a workspace
+    and say ``is_enterprise_install: false`` (bolt-js#1778), and Slack's documented
+    example nests the org's id in the event: the org's id is taken wherever it is.
+    """
+    event = payload.get("event")
+    _team_id, enterprise_id, _org_wide = _workspace_of(payload)
+    enterprise_id = enterprise_id or _slack_id(
+        event.get("enterprise_id") if isinstance(event, dict) else None
+    )
+    if not enterprise_id:
+        return None
+    return Installation.objects.filter(app=app, enterprise_id=enterprise_id, team_id="").first()
+
+
+def _event_moment(payload: dict[str, Any]) -> datetime.datetime:
+    """When Slack says the event happened (``event_time``), else now."""
+    event_time = payload.get("event_time")
+    if isinstance(event_time, int) and not isinstance(event_time, bool):
+        try:
+            return _aware(event_time)
+        except (OverflowError, OSError, ValueError):
+            pass
+    return timezone.now()
+
+
+def record_team_access(
+    installation: Installation, team_ids: Any, *, granted: bool, at: datetime.datetime
+) -> list[str]:
+    """Apply ``team_access_granted`` (``granted``) or ``team_access_revoked`` at ``at``.
+
+    A workspace's row changes only when ``at`` is newer than both of its times, so a
+    retried or late delivery never undoes a newer event; at the same second (``event_time``
+    is whole seconds) a revocation wins over a grant, whatever order they came in.
+    Returns the team ids whose row changed.
+    """
+    changed = []
+    for team_id in dict.fromkeys(_ids(team_ids)):
+        rows = WorkspaceAccess.objects.filter(installation=installation, team_id=team_id)
+        newer = (
+            Q(granted_at__isnull=True) | Q(**{f"granted_at__{'lt' if granted else 'lte'}": at})
+        ) & (Q(revoked_at__isnull=True) | Q(revoked_at__lt=at))
+        fields: dict[str, Any] = (
+            {"granted_at": at, "revoked_at": None} if granted else {"revoked_at": at}
+        )
+        if rows.filter(newer).update(**fields):
+            changed.append(team_id)
+            continue
+        if rows.exists():
+            continue  # it holds a newer event
+        try:
+            with transaction.atomic(using=router.db_for_write(WorkspaceAccess)):
+                WorkspaceAccess.objects.create(
+                    installation=installation,
+                    team_id=team_id,
+                    granted_at=at if granted else None,
+                    revoked_at=None if granted else at,
+                )
+            changed.append(team_id)
+        except IntegrityError:
+            # A concurrent delivery created the row meanwhile: apply ours on top, if newer.
+            if rows.filter(newer).update(**fields):
+                changed.append(team_id)
+    return changed
 
 
 def _serving(app: SlackApp, payload: dict[str, Any]) -> QuerySet[Installation]:
@@ -275,9 +346,22 @@ def _act(app: SlackApp, payload: dict[str, Any]) -> dict[str, Any] | None:
     elif kind == "event_callback":
         event = payload.get("event")
         event = event if isinstance(event, dict) else {}
-        installation = installation_of(app, payload)
         event_type = event.get("type")
-        if event_type == "app_uninstalled" and installation is not None:
+        team_access = isinstance(event_type, str) and event_type in TEAM_ACCESS_EVENTS
+        installation = (
+            org_installation_of(app, payload) if team_access else installation_of(app, payload)
+        )
+        if team_access:
+            if installation is None:
+                logger.info("Slack app %r: %s for no org-wide install", app.slug, event_type)
+            else:
+                record_team_access(
+                    installation,
+                    event.get("team_ids"),
+                    granted=event_type == "team_access_granted",
+                    at=_event_moment(payload),
+                )
+        elif event_type == "app_uninstalled" and installation is not None:
             if not _installed_again_since(installation, payload):
                 revoke_installation(installation, reason="app_uninstalled", call_slack=False)
         elif event_type == "tokens_revoked":

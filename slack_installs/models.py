@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, URLValidator
-from django.db import models
+from django.db import models, router
+from django.db.models import F, Q, Subquery, TextField, Value
+from django.db.models.functions import Coalesce, Concat
+from django.db.models.lookups import Contains
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +28,11 @@ SCOPES_VALIDATOR = RegexValidator(
 
 def split_scopes(value: str) -> list[str]:
     return [scope for scope in (value or "").split(",") if scope]
+
+
+def missing_scopes(wanted: str, granted: str) -> list[str]:
+    """The scopes of ``wanted`` that ``granted`` lacks, sorted (both comma-separated)."""
+    return sorted(set(split_scopes(wanted)) - set(split_scopes(granted)))
 
 
 def slack_id_shape(prefix: str = "") -> re.Pattern[str]:
@@ -165,6 +174,32 @@ class SlackApp(models.Model):
     def __str__(self) -> str:
         return self.name or self.slug
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; when the scopes changed, recompute ``Installation.scopes_missing`` of every
+        installation of the app (in batches, in the database: no installation is loaded)."""
+        update_fields = kwargs.get("update_fields")
+        scopes_may_change = self.pk is not None and (
+            update_fields is None or bool({"bot_scopes", "user_scopes"} & set(update_fields))
+        )
+        before = None
+        if scopes_may_change:
+            using = kwargs.get("using") or router.db_for_write(SlackApp, instance=self)
+            before = (
+                SlackApp._default_manager.using(using)
+                .filter(pk=self.pk)
+                .values_list("bot_scopes", "user_scopes")
+                .first()
+            )
+        super().save(*args, **kwargs)
+        if before is not None and before != (self.bot_scopes, self.user_scopes):
+            self.update_scopes_missing()
+
+    def update_scopes_missing(self) -> int:
+        """Recompute ``Installation.scopes_missing`` of this app's installations after its
+        scopes changed (``save()`` does it; call it after a queryset ``update()`` of the
+        scopes). Returns how many installations changed."""
+        return Installation.objects.filter(app=self).update_scopes_missing()
+
 
 class InstallationQuerySet(models.QuerySet):
     def active(self) -> InstallationQuerySet:
@@ -172,6 +207,40 @@ class InstallationQuerySet(models.QuerySet):
 
     def revoked(self) -> InstallationQuerySet:
         return self.filter(revoked_at__isnull=False)
+
+    def update_scopes_missing(self, *, batch_size: int = 10_000) -> int:
+        """Recompute ``scopes_missing`` of these installations from their apps' scopes today.
+
+        It runs in the database, ``batch_size`` rows per UPDATE (windows of primary keys),
+        writing only rows whose flag changes: no installation is loaded into memory,
+        however many there are. Returns how many rows changed.
+        """
+        changed = 0
+        apps = SlackApp._default_manager.filter(pk__in=self.order_by().values("app"))
+        for app in apps.only("pk", "bot_scopes", "user_scopes"):
+            rows = self.filter(app=app)
+            lacking = _lacks_scopes(app)
+            after: int | None = None
+            while True:
+                window = rows.order_by("pk")
+                if after is not None:
+                    window = window.filter(pk__gt=after)
+                last = list(window.values_list("pk", flat=True)[batch_size - 1 : batch_size])
+                bounds = Q(pk__gt=after) if after is not None else Q()
+                if last:
+                    bounds &= Q(pk__lte=last[0])
+                changed += rows.filter(bounds, lacking, scopes_missing=False).update(
+                    scopes_missing=True
+                )
+                changed += (
+                    rows.filter(bounds, scopes_missing=True)
+                    .exclude(lacking)
+                    .update(scopes_missing=False)
+                )
+                if not last:
+                    break
+                after = last[0]
+        return changed
 
 
 class Installation(models.Model):
@@ -232,6 +301,20 @@ class Installation(models.Model):
         blank=True,
         help_text=_("Extra values an app keeps per installation (slack_sdk's custom_values)."),
     )
+    # Kept for filtering at scale (missing_bot_scopes / missing_user_scopes say which):
+    # set on every install and whenever the app's scopes change (SlackApp.save()).
+    scopes_missing = models.BooleanField(
+        _("scopes missing"),
+        default=False,
+        db_default=False,  # rows written by hand (SQL, other tools) get it too
+        help_text=_("The app asks for scopes this install was not granted: install it again."),
+    )
+    checked_at = models.DateTimeField(
+        _("checked with Slack at"),
+        null=True,
+        blank=True,
+        help_text=_("When auth.test last said whether the bot token works."),
+    )
 
     objects = InstallationQuerySet.as_manager()
 
@@ -249,6 +332,8 @@ class Installation(models.Model):
         indexes = [
             # get_bot_token(app, team_id=...) without an enterprise id.
             models.Index(fields=["app", "team_id"], name="slack_installs_app_team_idx"),
+            # The admin's "Scopes: missing" filter, alone or with an app.
+            models.Index(fields=["scopes_missing", "app"], name="slack_installs_scopes_idx"),
         ]
 
     def __str__(self) -> str:
@@ -259,6 +344,36 @@ class Installation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def missing_bot_scopes(self) -> list[str]:
+        """The bot scopes the app asks for today that this install was not granted, sorted."""
+        return missing_scopes(self.app.bot_scopes, self.bot_scopes)
+
+    @property
+    def missing_user_scopes(self) -> list[str]:
+        """The user scopes the app asks for today that the installer's ``UserToken`` was not
+        granted (all of them when the installer has none), sorted."""
+        if not split_scopes(self.app.user_scopes):
+            return []  # no query when the app asks for no user scope
+        granted = ""
+        if self.pk is not None and self.installer_user_id:
+            granted = (
+                self.user_tokens.filter(slack_user_id=self.installer_user_id)
+                .values_list("scopes", flat=True)
+                .first()
+            ) or ""
+        return missing_scopes(self.app.user_scopes, granted)
+
+    def update_scopes_missing(self) -> bool:
+        """Recompute ``scopes_missing`` (after an install saved new scopes) and store it if it
+        changed; return it. One or two queries."""
+        missing = bool(self.missing_bot_scopes or self.missing_user_scopes)
+        type(self)._default_manager.filter(pk=self.pk).exclude(scopes_missing=missing).update(
+            scopes_missing=missing
+        )
+        self.scopes_missing = missing
+        return missing
 
     @property
     def add_workspaces_url(self) -> str:
@@ -320,6 +435,68 @@ class UserToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slack_user_id} on installation {self.installation_id}"
+
+
+def _lacks_scopes(app: SlackApp) -> Q:
+    """Installations of ``app`` lacking a scope it asks for: ``missing_bot_scopes`` or
+    ``missing_user_scopes`` non-empty, said in SQL (one LIKE per scope the app asks for)."""
+
+    def padded(expression: Any) -> Concat:
+        # ",a,b," contains ",a," exactly when a is one of the scopes (no prefix matches).
+        return Concat(Value(","), expression, Value(","), output_field=TextField())
+
+    installer_scopes = Subquery(
+        UserToken._default_manager.filter(
+            installation=models.OuterRef("pk"), slack_user_id=models.OuterRef("installer_user_id")
+        ).values("scopes")[:1]
+    )
+    lacking = Q(pk__in=[])
+    for scope in split_scopes(app.bot_scopes):
+        lacking |= ~Q(Contains(padded(F("bot_scopes")), f",{scope},"))
+    for scope in split_scopes(app.user_scopes):
+        lacking |= ~Q(
+            Contains(
+                padded(Coalesce(installer_scopes, Value(""), output_field=TextField())),
+                f",{scope},",
+            )
+        )
+    return lacking
+
+
+class WorkspaceAccess(models.Model):
+    """A workspace an org-wide installation was granted access to, or lost it
+    (Slack's ``team_access_granted`` / ``team_access_revoked`` events).
+
+    ``granted_at`` and ``revoked_at`` are the ``event_time`` of the latest events applied:
+    an event older than what a row holds changes nothing, so a late or retried delivery
+    never undoes a newer one.
+    """
+
+    installation = models.ForeignKey(
+        Installation, on_delete=models.CASCADE, related_name="workspace_access"
+    )
+    team_id = models.CharField(_("team id"), max_length=32)
+    granted_at = models.DateTimeField(_("granted at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("workspace access")
+        verbose_name_plural = _("workspace access")
+        ordering = ["team_id"]
+        constraints = [
+            # Led by team_id: get_bot_token(app, team_id=...) looks rows up by workspace.
+            models.UniqueConstraint(
+                fields=["team_id", "installation"], name="slack_installs_one_access_per_team"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = _("granted") if self.has_access else _("revoked")
+        return f"{self.team_id} ({state})"
+
+    @property
+    def has_access(self) -> bool:
+        return self.granted_at is not None and self.revoked_at is None
 
 
 class OAuthAttempt(models.Model):

@@ -575,6 +575,8 @@ def save_installation(
                 **({"user": user} if user is not None else {}),
             },
         )
+    # Against the app's scopes today, now that the granted bot and user scopes are saved.
+    installation.update_scopes_missing()
     return installation
 
 

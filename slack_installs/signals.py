@@ -6,8 +6,9 @@ from django.dispatch import Signal
 # Keyword arguments: app, installation, attempt, request, api_data (Slack's redacted JSON).
 installation_completed = Signal()
 
-# Sent after an installation was revoked (admin action or app_uninstalled event).
-# Keyword arguments: app, installation, reason ("admin", "app_uninstalled", "tokens_revoked").
+# Sent after an installation was revoked (admin action, app_uninstalled event, health check).
+# Keyword arguments: app, installation, reason ("admin", "app_uninstalled", "tokens_revoked",
+# "health_check").
 installation_revoked = Signal()
 
 # Sent once per verified event delivery to the events URL.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.db import connections, models, router, transaction
-from django.db.models import F, Q
+from django.db.models import ExpressionWrapper, F, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -33,7 +33,7 @@ from .exceptions import (
     TokenRefreshError,
 )
 from .fields import has_stored_value
-from .models import Installation, SlackApp, UserToken
+from .models import Installation, SlackApp, UserToken, WorkspaceAccess
 
 if TYPE_CHECKING:
     from django.db.models.options import Options
@@ -44,12 +44,14 @@ logger = logging.getLogger(__name__)
 REINSTALL_ERRORS = frozenset({"invalid_refresh_token"})
 
 _Row = TypeVar("_Row", Installation, UserToken)
+_T = TypeVar("_T")
 
 
 def _serving(
     app: SlackApp | str, team_id: str | None, enterprise_id: str | None, prefix: str = ""
 ) -> Q:
-    """Installations of ``app`` serving a workspace: its own one or its org's org-wide one."""
+    """Installations of ``app`` serving a workspace: its own one or its org's org-wide one
+    (without ``enterprise_id``: an org-wide one holding access to ``team_id``)."""
     if not team_id and not enterprise_id:
         raise ValueError("give team_id, enterprise_id or both")
     match = Q()
@@ -60,9 +62,28 @@ def _serving(
         match |= workspace
     if enterprise_id:
         match |= Q(**{f"{prefix}enterprise_id": enterprise_id, f"{prefix}team_id": ""})
+    elif team_id:
+        granted = WorkspaceAccess.objects.filter(
+            team_id=team_id, granted_at__isnull=False, revoked_at__isnull=True
+        ).values("installation")
+        match |= Q(**{f"{prefix}team_id": "", f"{prefix}pk__in": granted})
     if isinstance(app, SlackApp):
         return Q(**{f"{prefix}app": app}) & match
     return Q(**{f"{prefix}app__slug": app}) & match
+
+
+def installations_serving(
+    app: SlackApp | str, *, team_id: str | None = None, enterprise_id: str | None = None
+) -> models.QuerySet[Installation]:
+    """The installations of ``app`` that serve a workspace (or an org), best first: the
+    row ``get_bot_token`` picks comes first (active before revoked, the workspace's own
+    before an org-wide one, the latest install first). For code that needs the row, such
+    as the Bolt store; ``get_bot_token`` answers the same question in one hand-written query.
+    """
+    active = ExpressionWrapper(Q(revoked_at__isnull=True), output_field=models.BooleanField())
+    return Installation.objects.filter(_serving(app, team_id, enterprise_id)).order_by(
+        active.desc(), "-team_id", "-installed_at", "-pk"
+    )
 
 
 def _describe(app: SlackApp | str, team_id: str | None, enterprise_id: str | None) -> str:
@@ -98,7 +119,7 @@ def get_bot_token(
                 f"Slack refused to refresh the bot token of installation {pk}: "
                 "install the app again in that workspace."
             )
-        return _refreshed_unless_still_valid(
+        return refreshed_unless_still_valid(
             lambda: refresh_bot_token(Installation.objects.get(pk=pk)).bot_token,
             current=lambda: crypto.decrypt(stored_token),
             still_valid=bool(still_valid),
@@ -107,9 +128,9 @@ def get_bot_token(
     return crypto.decrypt(stored_token)
 
 
-def _refreshed_unless_still_valid(
-    refresh: Callable[[], str], *, current: Callable[[], str], still_valid: bool, what: str
-) -> str:
+def refreshed_unless_still_valid(
+    refresh: Callable[[], _T], *, current: Callable[[], _T], still_valid: bool, what: str
+) -> _T:
     """Refresh a due token; while it has not expired yet, a passing Slack failure (down, rate
     limited) answers with the current token instead of failing the caller."""
     try:
@@ -124,20 +145,22 @@ def _refreshed_unless_still_valid(
 def _bot_token_row(
     app: SlackApp | str, team_id: str | None, enterprise_id: str | None
 ) -> tuple[int, str | None, bool, bool, bool, bool] | None:
-    """The hot path of every bot: one indexed SELECT, no model instance, no lock.
+    """The hot path of every bot: one indexed SELECT (two for a workspace reached only
+    through an org-wide install), no model instance, no lock.
 
-    It finds the installation serving the workspace (its own before its org's org-wide
-    one) and answers with its id, the stored bot token, whether it is active, whether
-    its rotating token is due for a refresh, whether Slack already refused a refresh,
-    and whether the token has not expired yet. Hand-written because the ORM's query
-    costs more than the lookup itself (``python -m bench token_lookup``); it runs on the
-    database the routers pick for ``Installation``, with names from the models' ``_meta``.
+    It finds the installation serving the workspace (see ``installations_serving``: active
+    before revoked, its own before an org-wide one) and answers with its id, the stored
+    bot token, whether it is active, whether its rotating token is due for a refresh,
+    whether Slack already refused a refresh, and whether the token has not expired yet.
+    Hand-written because the ORM's query costs more than the lookup itself
+    (``python -m bench token_lookup``); it runs on the database the routers pick for
+    ``Installation``, with names from the models' ``_meta``.
     """
     if not team_id and not enterprise_id:
         raise ValueError("give team_id, enterprise_id or both")
     connection = connections[router.db_for_read(Installation)]
     quote = connection.ops.quote_name
-    installations, slack_apps = Installation._meta, SlackApp._meta
+    installations, slack_apps, access = Installation._meta, SlackApp._meta, WorkspaceAccess._meta
 
     def column(name: str, opts: Options[Any] = installations) -> str:
         return quote(cast(models.Field, opts.get_field(name)).column)
@@ -147,42 +170,59 @@ def _bot_token_row(
     )
     revoked, installed = column("revoked_at"), column("installed_at")
     now = timezone.now()
-    params: list[Any] = [
-        connection.ops.adapt_datetimefield_value(refresh_horizon(now)),
-        connection.ops.adapt_datetimefield_value(now),
-    ]
-    if isinstance(app, SlackApp):
-        where = [f"{app_id} = %s"]
-        params.append(app.pk)
-    else:
-        # Names are quoted from the models' _meta; every value is a parameter.
-        where = [
-            f"{app_id} = (SELECT {quote(slack_apps.pk.column)} "  # noqa: S608 (names quoted)
-            f"FROM {quote(slack_apps.db_table)} WHERE {column('slug', slack_apps)} = %s)"
-        ]
-        params.append(app)
-    if team_id and enterprise_id:
-        where.append(f"{enterprise} = %s AND {team} IN (%s, '')")
-        params += [enterprise_id, team_id]
-    elif team_id:
-        where.append(f"{team} = %s")
-        params.append(team_id)
-    else:
-        where.append(f"{enterprise} = %s AND {team} = ''")
-        params.append(enterprise_id)
-    sql = (
+    # Names are quoted from the models' _meta; every value is a parameter.
+    select = (
         f"SELECT {quote(installations.pk.column)}, {column('bot_token')}, {revoked} IS NULL, "  # noqa: S608
         f"{column('bot_refresh_token')} IS NOT NULL "
         f"AND {expires} IS NOT NULL AND {expires} <= %s, "
         f"{column('needs_reinstall_at')} IS NOT NULL, {expires} > %s "
-        f"FROM {quote(installations.db_table)} WHERE {' AND '.join(where)} "
-        # team_id DESC puts a workspace's own row ahead of the org-wide one (team_id '');
-        # a workspace moved into a Grid org may have an old row too: the active, latest wins.
-        f"ORDER BY {team} DESC, {revoked} IS NULL DESC, {installed} DESC LIMIT 1"
+        f"FROM {quote(installations.db_table)} WHERE "
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+    select_params = [
+        connection.ops.adapt_datetimefield_value(refresh_horizon(now)),
+        connection.ops.adapt_datetimefield_value(now),
+    ]
+    app_param: Any
+    if isinstance(app, SlackApp):
+        of_app, app_param = f"{app_id} = %s", app.pk
+    else:
+        of_app = (
+            f"{app_id} = (SELECT {quote(slack_apps.pk.column)} "  # noqa: S608 (names quoted)
+            f"FROM {quote(slack_apps.db_table)} WHERE {column('slug', slack_apps)} = %s)"
+        )
+        app_param = app
+    # Active rows first; then the workspace's own row ahead of the org-wide one (team_id
+    # ''); a workspace moved into a Grid org may have an old row too: the latest wins.
+    order = f" ORDER BY {revoked} IS NULL DESC, {team} DESC, {installed} DESC LIMIT 1"
+
+    def first(where: str, where_params: list[Any]) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"{select}{of_app} AND {where}{order}",
+                [*select_params, app_param, *where_params],
+            )
+            return cursor.fetchone()
+
+    if team_id and enterprise_id:
+        return first(f"{enterprise} = %s AND {team} IN (%s, '')", [enterprise_id, team_id])
+    if not team_id:
+        return first(f"{enterprise} = %s AND {team} = ''", [enterprise_id])
+    own = first(f"{team} = %s", [team_id])
+    if own is not None and own[2]:
+        return own
+    # Without the org's id, an org-wide install serves the workspaces it was granted
+    # (team_access_granted, and no team_access_revoked since). A second query, only for a
+    # workspace without an active install of its own: one UNION of both cost every
+    # lookup more than this one costs the few (python -m bench token_lookup).
+    org_wide = first(
+        f"{team} = '' AND {quote(installations.pk.column)} IN ("  # noqa: S608
+        f"SELECT {column('installation', access)} FROM {quote(access.db_table)} "
+        f"WHERE {column('team_id', access)} = %s "
+        f"AND {column('granted_at', access)} IS NOT NULL "
+        f"AND {column('revoked_at', access)} IS NULL)",
+        [team_id],
+    )
+    return org_wide if org_wide is not None and (org_wide[2] or own is None) else own
 
 
 @sensitive_variables()  # tokens and secrets stay out of error reports
@@ -218,7 +258,7 @@ def get_user_token(
                 f"Slack refused to refresh a token of installation {user_token.installation_id}:"
                 " install the app again in that workspace."
             )
-        return _refreshed_unless_still_valid(
+        return refreshed_unless_still_valid(
             lambda: refresh_user_token(user_token).access_token,
             current=lambda: user_token.access_token,
             still_valid=expires_at > timezone.now(),

@@ -98,7 +98,8 @@ def test_save_and_find_installation_and_bot(store):
     assert (bot.bot_token, bot.bot_id, bot.bot_user_id) == (BOT_A, "B111", "UB111")
     assert bot.bot_scopes == ["chat:write", "commands"]
     assert store.find_bot(enterprise_id="E111", team_id="T222") is None
-    assert store.find_bot(enterprise_id=None, team_id="T111") is None
+    # Team ids are unique across Slack: the workspace alone names it, as for get_bot_token.
+    assert store.find_bot(enterprise_id=None, team_id="T111").bot_token == BOT_A
 
     found = store.find_installation(enterprise_id="E111", team_id="T111")
     assert (found.user_id, found.user_token, found.bot_token) == ("U111", USER_1, BOT_A)
@@ -158,7 +159,12 @@ def test_org_wide_installation(store):
     )
     assert found.bot_token == BOT_A and found.team_id is None
     assert found.user_token == USER_1
-    assert store.find_installation(enterprise_id="E111", team_id="T999") is None
+    # Without the org-wide flag (Slack leaves it false on some events, bolt-js#1778) the
+    # org-wide install still serves the workspaces of its org, as get_bot_token's does.
+    assert store.find_installation(enterprise_id="E111", team_id="T999").bot_token == BOT_A
+    assert store.find_installation(enterprise_id="E222", team_id="T999") is None
+    # Without the org's id it serves only the workspaces it was granted.
+    assert store.find_bot(enterprise_id=None, team_id="T999") is None
 
 
 def test_org_wide_install_saved_with_a_team_id_is_still_found(store):
@@ -813,3 +819,54 @@ def test_custom_values_that_json_cannot_hold_save_nothing(store):
     with pytest.raises(TypeError):
         store.save(org_installation(custom_values={"when": object()}))
     assert Installation.objects.count() == 0
+
+
+# --- Installations that stay true ------------------------------------------------------
+
+
+def test_find_by_workspace_alone_follows_the_org_wide_installs_access(store):
+    import datetime
+
+    from slack_installs.models import WorkspaceAccess
+
+    store.save(sdk_installation(team_id=None, team_name=None, is_enterprise_install=True))
+    org = Installation.objects.get()
+    assert store.find_bot(enterprise_id=None, team_id="T0REACH") is None
+    access = WorkspaceAccess.objects.create(
+        installation=org, team_id="T0REACH", granted_at=datetime.datetime.now(datetime.UTC)
+    )
+    bot = store.find_bot(enterprise_id=None, team_id="T0REACH")
+    assert bot.bot_token == BOT_A and bot.is_enterprise_install is True
+    found = store.find_installation(enterprise_id=None, team_id="T0REACH", user_id="U111")
+    assert found.user_token == USER_1 and found.enterprise_id == "E111"
+
+    # A workspace install of its own still wins.
+    store.save(sdk_installation(enterprise_id="E111", team_id="T0REACH", bot_token=BOT_B))
+    assert store.find_bot(enterprise_id=None, team_id="T0REACH").bot_token == BOT_B
+    Installation.objects.filter(team_id="T0REACH").delete()
+
+    access.revoked_at = datetime.datetime.now(datetime.UTC)
+    access.save()
+    assert store.find_bot(enterprise_id=None, team_id="T0REACH") is None
+    assert store.find_installation(enterprise_id=None, team_id="T0REACH") is None
+
+
+def test_saves_keep_the_scopes_missing_flag(store, slack_app):
+    slack_app.bot_scopes = "chat:write,commands,users:read"
+    slack_app.user_scopes = "search:read"
+    slack_app.save()
+    store.save(sdk_installation())  # chat:write,commands and search:read
+    assert Installation.objects.values_list("scopes_missing", flat=True).get() is True
+    assert Installation.objects.get().missing_bot_scopes == ["users:read"]
+    store.save_bot(
+        Bot(
+            enterprise_id="E111",
+            team_id="T111",
+            bot_token=BOT_B,
+            bot_id="B111",
+            bot_user_id="UB111",
+            bot_scopes=["chat:write", "commands", "users:read"],
+            installed_at=time.time(),
+        )
+    )
+    assert Installation.objects.values_list("scopes_missing", flat=True).get() is False

@@ -64,3 +64,27 @@ def test_unknown_workspace_and_missing_arguments(slack_app):
         get_bot_token(slack_app, team_id="T404")
     with pytest.raises(ValueError):
         get_bot_token(slack_app)
+
+
+def test_a_workspace_with_its_own_install_costs_one_query_one_reached_org_wide_two(
+    slack_app, installs, django_assert_num_queries
+):
+    from slack_installs.models import WorkspaceAccess
+
+    org = installs("", "E1", is_enterprise_install=True)
+    installs("T1")
+    WorkspaceAccess.objects.create(installation=org, team_id="T2", granted_at=timezone.now())
+    with django_assert_num_queries(1):
+        assert get_bot_token(slack_app, team_id="T1") == "xoxb-T1"
+    with django_assert_num_queries(2):
+        assert get_bot_token("acme", team_id="T2") == "xoxb-E1"
+    with django_assert_num_queries(2), pytest.raises(InstallationNotFound):
+        get_bot_token(slack_app, team_id="T3")
+    with django_assert_num_queries(1):
+        assert get_bot_token(slack_app, team_id="T2", enterprise_id="E1") == "xoxb-E1"
+
+
+def test_an_active_org_wide_install_wins_over_the_workspaces_revoked_one(slack_app, installs):
+    installs("", "E1", is_enterprise_install=True)
+    installs("T5", "E1", revoked_at=timezone.now())
+    assert get_bot_token(slack_app, team_id="T5", enterprise_id="E1") == "xoxb-E1"

@@ -196,6 +196,7 @@ def import_legacy_tokens(app: SlackApp) -> TokenImport:
                     report.imported += 1
                 else:
                     report.kept.append(f"{where}: {slack_user_id} in {team_id} already has one")
+        app.update_scopes_missing()  # the imported rows' scopes against the app's
     return report
 
 

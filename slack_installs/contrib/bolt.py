@@ -52,6 +52,7 @@ from .. import oauth
 from ..exceptions import InvalidState
 from ..models import Installation, OAuthAttempt, SlackApp, UserToken, web_url
 from ..revocation import revoke_installation, wipe_user_tokens
+from ..tokens import installations_serving
 
 __all__ = ["DjangoInstallationStore", "DjangoOAuthStateStore"]
 
@@ -202,6 +203,7 @@ class DjangoInstallationStore(InstallationStore):
                         "revoked_at": None,
                     },
                 )
+            row.update_scopes_missing()
 
     @sensitive_variables()  # tokens and secrets stay out of error reports
     def save_bot(self, bot: Bot) -> None:
@@ -218,6 +220,7 @@ class DjangoInstallationStore(InstallationStore):
             self._set_custom_values(row, bot)
             self._set_bot(row, bot)
             row.save()
+            row.update_scopes_missing()
 
     def _locked_row(
         self, key: tuple[str, str], installed_at: datetime.datetime | None
@@ -285,10 +288,16 @@ class DjangoInstallationStore(InstallationStore):
     def _active_row(
         self, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None
     ) -> Installation | None:
-        key = _row_key(enterprise_id, team_id, is_enterprise_install)
-        if key == ("", ""):
+        """The active installation serving the workspace, by ``get_bot_token``'s rule: the
+        workspace's own, else its org's org-wide one; without an enterprise id, an
+        org-wide one that holds access to the workspace (``team_access_granted``)."""
+        enterprise, team = _row_key(enterprise_id, team_id, is_enterprise_install)
+        if not enterprise and not team:
             return None
-        return self._rows(*key).filter(revoked_at__isnull=True).select_related("app").first()
+        serving = installations_serving(
+            self.app_slug, team_id=team or None, enterprise_id=enterprise or None
+        )
+        return serving.filter(revoked_at__isnull=True).select_related("app").first()
 
     @sensitive_variables()  # tokens and secrets stay out of error reports
     def find_bot(

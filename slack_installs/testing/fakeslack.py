@@ -33,7 +33,7 @@ from .records import (
     webhook_channel,
 )
 from .server import BackgroundServer, DropConnection
-from .webapi import Grant, WebAPI, Webhook, random_id
+from .webapi import Grant, TokenFailure, WebAPI, Webhook, random_id, take_queued
 
 
 @dataclass
@@ -43,7 +43,7 @@ class _Failure:
     delay: float
     retry_after: int | None
     close: bool
-    remaining: int
+    remaining: int | None  # as take_queued reads it; fail_next always counts
 
 
 class FakeSlack(ConsentPages, WebAPI):
@@ -83,6 +83,7 @@ class FakeSlack(ConsentPages, WebAPI):
         self._calls: list[Call] = []
         self._messages: list[Message] = []
         self._failures: dict[str, list[_Failure]] = {}
+        self._auth_test_failures: dict[str, list[TokenFailure]] = {}
         self._ts = 0
 
     # --- Running -----------------------------------------------------------------------
@@ -310,14 +311,7 @@ class FakeSlack(ConsentPages, WebAPI):
 
     def _take_failure(self, method: str) -> _Failure | None:
         with self._lock:
-            queue = self._failures.get(method)
-            if not queue:
-                return None
-            failure = queue[0]
-            failure.remaining -= 1
-            if failure.remaining <= 0:
-                queue.pop(0)
-            return failure
+            return take_queued(self._failures.get(method))
 
     # --- Installing without a browser ------------------------------------------------------
 

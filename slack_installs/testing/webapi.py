@@ -12,10 +12,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from . import wire
-from .records import FakeApp, IssuedToken, Message, Workspace
+from . import events, wire
+from .records import FakeApp, FakeSlackError, IssuedToken, Message, Workspace
 
 ROTATING_TOKEN_LIFETIME = 43200  # seconds, as Slack's rotating tokens
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -51,6 +51,35 @@ class Grant:
         return bool(code_verifier) and hmac.compare_digest(challenge, self.code_challenge)
 
 
+class Queued(Protocol):
+    remaining: int | None  # None: forever
+
+
+_QueuedT = TypeVar("_QueuedT", bound=Queued)
+
+
+def take_queued(queue: list[_QueuedT] | None) -> _QueuedT | None:
+    """The first failure of ``queue``, used once more (and dropped once used up)."""
+    if not queue:
+        return None
+    failure = queue[0]
+    if failure.remaining is not None:
+        failure.remaining -= 1
+        if failure.remaining <= 0:
+            queue.pop(0)
+    return failure
+
+
+@dataclass
+class TokenFailure:
+    """How ``auth.test`` answers for one token (``FakeSlack.fail_auth_test``)."""
+
+    error: str
+    status: int
+    retry_after: int | None
+    remaining: int | None  # None: every call
+
+
 @dataclass
 class Webhook:
     client_id: str
@@ -77,7 +106,9 @@ class WebAPI:
     _webhooks: dict[str, Webhook]
     _bots: dict[tuple[str, str], tuple[str, str]]
     _messages: list[Message]
+    _auth_test_failures: dict[str, list[TokenFailure]]
     _ts: int
+    workspace: Callable[[str | Workspace | None], Workspace]
 
     # --- Issuing tokens --------------------------------------------------------------------
 
@@ -281,7 +312,13 @@ class WebAPI:
         answer["bot_user_id" if access.kind == "bot" else "user_id"] = access.user_id
         return answer
 
-    def _auth_test(self, request: wire.ApiRequest) -> dict[str, Any]:
+    def _auth_test(self, request: wire.ApiRequest) -> dict[str, Any] | wire.Answer:
+        failure = self._take_auth_test_failure(request.token or "")
+        if failure is not None and failure.status == 200:
+            raise wire.Refused(failure.error)
+        if failure is not None:
+            headers = [("Retry-After", str(failure.retry_after))] if failure.status == 429 else []
+            return wire.json_answer({"ok": False, "error": failure.error}, failure.status, headers)
         token = self._access_token(request)
         workspace = token.workspace
         app = self.app(token.client_id)
@@ -303,6 +340,78 @@ class WebAPI:
         if token.expires_at is not None:
             answer["expires_in"] = max(0, int(token.expires_at - time.time()))
         return answer
+
+    def _take_auth_test_failure(self, token: str) -> TokenFailure | None:
+        return take_queued(self._auth_test_failures.get(token))
+
+    def fail_auth_test(
+        self,
+        token: str,
+        error: str | None = None,
+        *,
+        status: int | None = None,
+        retry_after: int | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Make ``auth.test`` with ``token`` fail, on every call or on the next ``times``.
+
+        ``error`` answers ``{"ok": false, "error": error}``: ``invalid_auth``,
+        ``token_revoked`` or ``account_inactive`` for a token Slack killed without telling
+        (the other methods keep accepting it). ``status`` answers that HTTP status instead
+        (``429`` with ``Retry-After: retry_after``, default 1 s; a 5xx). Queued failures of
+        one token are used in order; once they are used up, ``auth.test`` answers again.
+        """
+        if error is None and status is None and retry_after is None:
+            raise ValueError("say how auth.test should fail: error, status or retry_after")
+        if status is None:
+            status = 429 if retry_after is not None else 200
+        if status != 200 and not 400 <= status <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
+        if times is not None and times < 1:
+            raise ValueError("times must be at least 1 (or None: every call)")
+        failure = TokenFailure(
+            error=error or ("ratelimited" if status == 429 else "fatal_error"),
+            status=status,
+            retry_after=(retry_after or 1) if status == 429 else None,
+            remaining=times,
+        )
+        with self._lock:
+            self._auth_test_failures.setdefault(token, []).append(failure)
+
+    def team_access_event(
+        self,
+        client_id: str,
+        org: str | Workspace | None,
+        team_ids: list[str],
+        *,
+        granted: bool = True,
+        event_time: int | None = None,
+        event_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The ``team_access_granted`` (or, not ``granted``, ``team_access_revoked``)
+        delivery Slack sends an org-wide install of ``client_id``'s app in ``org`` (an
+        enterprise id, or the org-wide ``Workspace``) when an org admin adds the app to
+        ``team_ids`` (or removes it). Deliver it with ``send_event``.
+        """
+        app = self.app(client_id)
+        if app is None:
+            raise FakeSlackError(f"register the app {client_id!r} first")
+        workspace = self.workspace(org)
+        if not workspace.org_wide:
+            raise FakeSlackError("team_access_* events go to org-wide installs: give the org")
+        with self._lock:
+            bot_user_id = self._bots.get((client_id, workspace.key), ("", ""))[0]
+        kind = "team_access_granted" if granted else "team_access_revoked"
+        return events.event_callback(
+            {"type": kind, "team_ids": list(team_ids)},
+            api_app_id=app.app_id,
+            team_id=workspace.enterprise_id,
+            enterprise_id=workspace.enterprise_id,
+            is_enterprise_install=True,
+            user_id=bot_user_id or None,
+            event_id=event_id,
+            event_time=event_time,
+        )
 
     def _auth_revoke(self, request: wire.ApiRequest) -> dict[str, Any]:
         token = self._access_token(request)
