@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from . import events, pages, wire
+from .oidc import OpenIDConnect
 from .records import (
     DEFAULT_WORKSPACES,
     WEBHOOK_CHANNELS,
@@ -46,7 +47,7 @@ class _Failure:
     remaining: int
 
 
-class FakeSlack(WebAPI):
+class FakeSlack(OpenIDConnect, WebAPI):
     """A fake Slack on loopback. Start it with ``start()`` or as a context manager.
 
     >>> with FakeSlack() as fake:
@@ -84,6 +85,7 @@ class FakeSlack(WebAPI):
         self._messages: list[Message] = []
         self._failures: dict[str, list[_Failure]] = {}
         self._ts = 0
+        self._reset_oidc_state()
 
     # --- Running -----------------------------------------------------------------------
 
@@ -445,6 +447,8 @@ class FakeSlack(WebAPI):
             answer = self._authorize(form, form.get("decision", ""))
         elif path.startswith("/services/") and verb == "POST":
             answer = self._incoming_webhook(environ, path)
+        elif (oidc := self._openid_page(environ, path, verb)) is not None:
+            answer = oidc
         elif path == "/" and verb == "GET":
             answer = wire.html_answer(
                 pages.status_page(

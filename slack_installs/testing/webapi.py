@@ -10,10 +10,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import wire
 from .records import FakeApp, IssuedToken, Message, Workspace
+
+if TYPE_CHECKING:
+    from .oidc import SignInGrant
 
 ROTATING_TOKEN_LIFETIME = 43200  # seconds, as Slack's rotating tokens
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -38,6 +41,25 @@ class Grant:
     channel: tuple[str, str]
     expires_at: float
     used: bool = False
+
+
+GrantT = TypeVar("GrantT", bound="Grant | SignInGrant")
+
+
+def spend_code(codes: dict[str, GrantT], app: FakeApp, request: wire.ApiRequest) -> GrantT:
+    """The grant of the request's ``code``, for ``app`` and its ``redirect_uri``, used up."""
+    grant = codes.get(str(request.params.get("code") or ""))
+    if (
+        grant is None
+        or grant.used
+        or grant.client_id != app.client_id
+        or grant.expires_at <= time.monotonic()
+    ):
+        raise wire.Refused("invalid_code")
+    if str(request.params.get("redirect_uri") or "") != grant.redirect_uri:
+        raise wire.Refused("bad_redirect_uri")
+    grant.used = True
+    return grant
 
 
 @dataclass
@@ -67,6 +89,9 @@ class WebAPI:
     _bots: dict[tuple[str, str], tuple[str, str]]
     _messages: list[Message]
     _ts: int
+    # Provided by oidc.OpenIDConnect, the sign-in part of FakeSlack.
+    _openid_connect_token: Callable[[wire.ApiRequest], dict[str, Any]]
+    _openid_connect_user_info: Callable[[wire.ApiRequest], dict[str, Any]]
 
     # --- Issuing tokens --------------------------------------------------------------------
 
@@ -186,6 +211,8 @@ class WebAPI:
             "auth.revoke": self._auth_revoke,
             "apps.uninstall": self._apps_uninstall,
             "chat.postMessage": self._chat_post_message,
+            "openid.connect.token": self._openid_connect_token,
+            "openid.connect.userInfo": self._openid_connect_user_info,
         }.get(method)
         if handler is None:
             return self._serve(method, request, lambda: {"ok": False, "error": "unknown_method"})
@@ -220,17 +247,7 @@ class WebAPI:
             return self._refresh(app, str(request.params.get("refresh_token") or ""))
         if grant_type != "authorization_code":
             raise wire.Refused("invalid_grant_type")
-        grant = self._codes.get(str(request.params.get("code") or ""))
-        if (
-            grant is None
-            or grant.used
-            or grant.client_id != app.client_id
-            or grant.expires_at <= time.monotonic()
-        ):
-            raise wire.Refused("invalid_code")
-        if str(request.params.get("redirect_uri") or "") != grant.redirect_uri:
-            raise wire.Refused("bad_redirect_uri")
-        grant.used = True
+        grant = spend_code(self._codes, app, request)
         return self._issue_install(
             app,
             grant.workspace,
