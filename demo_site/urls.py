@@ -1,12 +1,14 @@
 from importlib.util import find_spec
 
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
 from demo_site import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("sign-out/", LogoutView.as_view(next_page="home"), name="sign_out"),
     path("admin/", admin.site.urls),
     path("slack/", include("slack_installs.urls")),
 ]
