@@ -118,6 +118,8 @@ DATABASES = {
 }
 
 AUTH_PASSWORD_VALIDATORS = []
+# Sign in with Slack (and the admin's logout) come back to the home page.
+LOGIN_REDIRECT_URL = "/"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

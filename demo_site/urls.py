@@ -1,6 +1,7 @@
 from importlib.util import find_spec
 
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.http import HttpResponse
 from django.urls import include, path
 
@@ -10,6 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     # Browsers ask every site for one: no icon, and no 404 in the browser's console.
     path("favicon.ico", lambda request: HttpResponse(status=204)),
+    path("sign-out/", LogoutView.as_view(next_page="home"), name="sign_out"),
     path("admin/", admin.site.urls),
     path("slack/", include("slack_installs.urls")),
 ]

@@ -1,7 +1,8 @@
 """``make demo``: a clickable install flow on one machine, no Slack account needed.
 
 It migrates the demo database (SQLite ``demo.sqlite3`` unless ``DATABASE_URL`` is
-set), creates a superuser and prints its login, creates two demo Slack apps,
+set), creates a superuser and prints its login, creates two demo Slack apps (one of
+them with Sign in with Slack),
 starts a fake Slack on a thread of this process and the Django dev server as a
 child process pointed at it, and prints the URL. Ctrl-C stops both.
 
@@ -42,6 +43,7 @@ DEMO_APPS: list[dict[str, Any]] = [
         "bot_scopes": "chat:write,commands",
         "user_scopes": "",
         "pipelines": ["slack_installs.pipelines.send_welcome_message"],
+        "sign_in_enabled": False,
         "token_rotation": False,
     },
     {
@@ -51,6 +53,7 @@ DEMO_APPS: list[dict[str, Any]] = [
         "bot_scopes": "chat:write,commands,incoming-webhook",
         "user_scopes": "users:read",
         "pipelines": ["slack_installs.pipelines.link_django_user"],
+        "sign_in_enabled": True,
         "token_rotation": True,
     },
 ]

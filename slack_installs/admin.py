@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import flatten, flatten_fieldsets, unquote
-from django.contrib.auth import get_permission_codename
+from django.contrib.auth import get_permission_codename, get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -37,7 +37,14 @@ from .exceptions import DecryptionError
 from .export import StreamingExportAdminMixin
 from .fields import has_stored_value
 from .forms import SlackAppForm
-from .models import Installation, OAuthAttempt, SlackApp, UserToken, WorkspaceAccess
+from .models import (
+    Installation,
+    OAuthAttempt,
+    SlackApp,
+    SlackIdentity,
+    UserToken,
+    WorkspaceAccess,
+)
 from .pipelines import unregistered_steps
 from .resources import InstallationResource, OAuthAttemptResource
 from .revocation import revoke_installation
@@ -100,6 +107,7 @@ class SlackAppAdmin(SecretRotationAdminMixin, admin.ModelAdmin):
         ),
         (_("Scopes"), {"fields": ["bot_scopes", "user_scopes", "installs_missing_scopes"]}),
         (_("After an install"), {"fields": ["pipelines", "success_url", "error_url"]}),
+        (_("Sign in with Slack"), {"fields": ["sign_in_enabled", "sign_in_team_ids"]}),
         (_("Advanced"), {"classes": ["collapse"], "fields": ["redirect_uri", "use_pkce"]}),
         (_("History"), {"fields": ["created_at", "updated_at"]}),
     ]
@@ -686,3 +694,51 @@ class OAuthAttemptAdmin(StreamingExportAdminMixin, admin.ModelAdmin):  # type: i
         # Stored redacted already; redacting again costs nothing and guards old rows.
         text = json.dumps(redact(obj.response), indent=2, sort_keys=True, ensure_ascii=False)
         return format_html('<pre class="slack-response">{}</pre>', text)
+
+
+# --- Slack identities ------------------------------------------------------------------
+
+
+@admin.register(SlackIdentity)
+class SlackIdentityAdmin(admin.ModelAdmin):
+    """Who signs in with Slack as which user, read-only; deleting one unlinks it."""
+
+    list_display = ["user", "slack_user", "team", "app", "last_sign_in_at", "created_at"]
+    list_filter = ["app"]
+    list_select_related = ["user", "app"]
+    search_fields = [
+        "slack_user_id",
+        "team_id",
+        "team_name",
+        "name",
+        "email",
+        f"user__{get_user_model().USERNAME_FIELD}",
+    ]
+    search_help_text = _("Search by Slack user or team (id or name), email, or username.")
+    fields = [
+        "user",
+        "slack_user_id",
+        "name",
+        "email",
+        "picture",
+        "team_id",
+        "team_name",
+        "app",
+        "created_at",
+        "last_sign_in_at",
+    ]
+    readonly_fields = flatten(fields)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # made by signing in
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("Slack user"), ordering="slack_user_id")
+    def slack_user(self, obj: SlackIdentity) -> str:
+        return f"{obj.name} ({obj.slack_user_id})" if obj.name else obj.slack_user_id
+
+    @admin.display(description=_("team"), ordering="team_name")
+    def team(self, obj: SlackIdentity) -> str:
+        return f"{obj.team_name} ({obj.team_id})" if obj.team_name else obj.team_id

@@ -19,5 +19,6 @@ class SlackInstallsConfig(AppConfig):
         register(checks.check_encryption_keys, "slack_installs")
         register(checks.check_pipeline_paths, "slack_installs")
         register(checks.check_database, "slack_installs")
+        register(checks.check_sign_in, "slack_installs")
         register(checks.check_keys_in_use, "slack_installs", Tags.database)
         register(checks.check_saved_pipelines, "slack_installs", Tags.database)

@@ -13,7 +13,7 @@ from django.db import DatabaseError, connections, router, transaction
 from django.utils.module_loading import import_string
 
 from . import crypto, keyrotation
-from .conf import app_settings
+from .conf import SIGN_IN_NEW_USERS_CHOICES, app_settings
 
 GENERATE_HINT = "Run `python manage.py slack_installs_generate_key` and paste its output."
 
@@ -179,6 +179,20 @@ def check_keys_in_use(
             )
         )
     return messages
+
+
+def check_sign_in(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``SIGN_IN_NEW_USERS`` is one of the values Sign in with Slack knows."""
+    value = app_settings._get("SIGN_IN_NEW_USERS")
+    if value in SIGN_IN_NEW_USERS_CHOICES:
+        return []
+    return [
+        Error(
+            f"SLACK_INSTALLS['SIGN_IN_NEW_USERS'] is {value!r}: every sign-in would fail.",
+            hint="Use 'create' (a Slack user with no account here gets one) or 'deny'.",
+            id="slack_installs.E007",
+        )
+    ]
 
 
 def _unconfigured_key_usage(alias: str) -> dict[str, Counter[str]]:

@@ -48,25 +48,12 @@ def _retry_after(response: requests.Response) -> int | None:
 
 
 @sensitive_variables()  # tokens and secrets stay out of error reports
-def call(
-    method: str,
-    *,
-    token: str | None = None,
-    data: dict[str, Any] | None = None,
-    basic_auth: tuple[str, str] | None = None,
-    http_method: str = "POST",
-) -> dict[str, Any]:
-    """Call a Slack Web API method and return its JSON when ``ok`` is true."""
-    url = f"{app_settings.API_URL}/{method}"
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    payload = {key: value for key, value in (data or {}).items() if value is not None}
-    request_args: dict[str, Any] = {"params" if http_method == "GET" else "data": payload}
+def _send(http_method: str, url: str, *, method: str, **request_args: Any) -> requests.Response:
+    """Send one request with the timeout; a failure or an HTTP error is a ``SlackAPIError``."""
     try:
         response = _session().request(
             http_method,
             url,
-            headers=headers,
-            auth=basic_auth,
             timeout=app_settings.HTTP_TIMEOUT,
             allow_redirects=False,
             **request_args,
@@ -83,6 +70,10 @@ def call(
         )
     if response.status_code >= 400:
         raise SlackAPIError("http_error", method=method, status=response.status_code)
+    return response
+
+
+def _json_object(response: requests.Response, method: str) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
@@ -91,6 +82,27 @@ def call(
         ) from None
     if not isinstance(body, dict):
         raise SlackAPIError("invalid_response", method=method, status=response.status_code)
+    return body
+
+
+@sensitive_variables()  # tokens and secrets stay out of error reports
+def call(
+    method: str,
+    *,
+    token: str | None = None,
+    data: dict[str, Any] | None = None,
+    basic_auth: tuple[str, str] | None = None,
+    http_method: str = "POST",
+) -> dict[str, Any]:
+    """Call a Slack Web API method and return its JSON when ``ok`` is true."""
+    url = f"{app_settings.API_URL}/{method}"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    payload = {key: value for key, value in (data or {}).items() if value is not None}
+    request_args: dict[str, Any] = {"params" if http_method == "GET" else "data": payload}
+    response = _send(
+        http_method, url, method=method, headers=headers, auth=basic_auth, **request_args
+    )
+    body = _json_object(response, method)
     if body.get("ok") is not True:
         code = _clean_code(body.get("error"))
         logger.info("Slack %s answered ok=false: %s", method, code)
@@ -139,6 +151,47 @@ def auth_revoke(token: str) -> dict[str, Any]:
 @sensitive_variables()  # tokens and secrets stay out of error reports
 def chat_post_message(token: str, *, channel: str, text: str) -> dict[str, Any]:
     return call("chat.postMessage", token=token, data={"channel": channel, "text": text})
+
+
+@sensitive_variables()  # tokens and secrets stay out of error reports
+def openid_connect_token(
+    *,
+    client_id: str,
+    client_secret: str,
+    code: str,
+    redirect_uri: str | None = None,
+    code_verifier: str | None = None,
+) -> dict[str, Any]:
+    """Exchange a Sign in with Slack code for its ``id_token`` (and an access token).
+
+    Client id and secret go as Basic auth, as for ``oauth.v2.access``.
+    """
+    return call(
+        "openid.connect.token",
+        basic_auth=(client_id, client_secret),
+        data={
+            "code": code,
+            "grant_type": "authorization_code",
+            "redirect_uri": redirect_uri,
+            "code_verifier": code_verifier,
+        },
+    )
+
+
+@sensitive_variables()  # tokens and secrets stay out of error reports
+def openid_connect_user_info(token: str) -> dict[str, Any]:
+    """The signed-in Slack user's profile, for the sign-in's access token."""
+    return call("openid.connect.userInfo", token=token)
+
+
+def openid_connect_keys(url: str) -> dict[str, Any]:
+    """The JSON Web Key Set at ``url``: the public keys that sign Slack's ``id_token`` values.
+
+    A GET with the timeout, no redirect followed; its body is not a Web API answer
+    (no ``ok``), so any JSON object comes back for the caller to check.
+    """
+    response = _send("GET", url, method="openid.connect.keys")
+    return _json_object(response, "openid.connect.keys")
 
 
 # --- Reading Slack's answers ----------------------------------------------------------

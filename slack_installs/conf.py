@@ -23,7 +23,13 @@ DEFAULTS: dict[str, Any] = {
     "ATTEMPT_RETENTION_DAYS": 90,
     "BROWSER_COOKIE_NAME": "slack_installs_browser",
     "BROWSER_COOKIE_SECURE": None,
+    "SIGN_IN_NEW_USERS": "create",
+    "SIGN_IN_REDIRECT_URL": None,
+    "OIDC_ISSUER": "https://slack.com",
+    "OIDC_JWKS_URL": None,
 }
+
+SIGN_IN_NEW_USERS_CHOICES = ("create", "deny")
 
 
 class AppSettings:
@@ -114,6 +120,33 @@ class AppSettings:
     def BROWSER_COOKIE_SECURE(self) -> bool | None:
         """``None`` means: Secure when the install request came over HTTPS."""
         return self._get("BROWSER_COOKIE_SECURE")
+
+    @property
+    def SIGN_IN_NEW_USERS(self) -> str:
+        """``"create"``: a Slack user with no account here gets one; ``"deny"``: refused."""
+        value = self._get("SIGN_IN_NEW_USERS")
+        if value not in SIGN_IN_NEW_USERS_CHOICES:
+            raise ImproperlyConfigured(
+                f"Set SLACK_INSTALLS['SIGN_IN_NEW_USERS'] to 'create' or 'deny', not {value!r}"
+            )
+        return str(value)
+
+    @property
+    def SIGN_IN_REDIRECT_URL(self) -> str | None:
+        """Where a browser goes after a sign-in without ``next``; None: ``LOGIN_REDIRECT_URL``."""
+        value = self._get("SIGN_IN_REDIRECT_URL")
+        return str(value) if value else None
+
+    @property
+    def OIDC_ISSUER(self) -> str:
+        """The ``iss`` an ``id_token`` must carry."""
+        return str(self._get("OIDC_ISSUER"))
+
+    @property
+    def OIDC_JWKS_URL(self) -> str:
+        """Where the keys that sign the ``id_token`` of a sign-in are published."""
+        value = self._get("OIDC_JWKS_URL")
+        return str(value) if value else f"{self.SLACK_URL}/openid/connect/keys"
 
 
 app_settings = AppSettings()

@@ -51,3 +51,7 @@ class InstallationRevoked(SlackInstallsError):
 
 class TokenRefreshError(SlackInstallsError):
     """Slack refused to refresh a rotating token; the app must be installed again."""
+
+
+class InvalidIDToken(SlackInstallsError):
+    """A sign-in's ``id_token`` failed a check: signature, issuer, audience, time or nonce."""

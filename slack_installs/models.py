@@ -111,6 +111,12 @@ def safe_redirect_target(value: object) -> str:
     return value if isinstance(value, str) and _is_redirect_target(value) else ""
 
 
+TEAM_IDS_VALIDATOR = RegexValidator(
+    r"^(T[A-Z0-9]{2,31}(,T[A-Z0-9]{2,31})*)?$",
+    _("Comma-separated Slack workspace ids, e.g. 'T0123ABCD,T0456EFGH' (no spaces)."),
+)
+
+
 class SlackApp(models.Model):
     """One Slack app (client id and secrets) that workspaces can install."""
 
@@ -163,6 +169,25 @@ class SlackApp(models.Model):
             "for 30 days must install the app again."
         ),
     )
+    sign_in_enabled = models.BooleanField(
+        _("Sign in with Slack"),
+        default=False,
+        help_text=_(
+            "Let people sign in to this site with their Slack account through this app "
+            "(OpenID Connect). Add the sign-in redirect URL shown above to the app's Redirect "
+            "URLs on Slack first."
+        ),
+    )
+    sign_in_team_ids = models.CharField(
+        _("workspaces allowed to sign in"),
+        max_length=2000,
+        blank=True,
+        validators=[TEAM_IDS_VALIDATOR],
+        help_text=_(
+            "Comma-separated workspace ids (T…), no spaces. Blank: a member of any Slack "
+            "workspace can sign in, and gets an account when new accounts are made."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -199,6 +224,11 @@ class SlackApp(models.Model):
         scopes changed (``save()`` does it; call it after a queryset ``update()`` of the
         scopes). Returns how many installations changed."""
         return Installation.objects.filter(app=self).update_scopes_missing()
+
+    @property
+    def allowed_sign_in_teams(self) -> frozenset[str]:
+        """The workspace ids of ``sign_in_team_ids``; empty: any workspace."""
+        return frozenset(team for team in self.sign_in_team_ids.split(",") if team)
 
 
 class InstallationQuerySet(models.QuerySet):
@@ -544,6 +574,12 @@ class OAuthAttempt(models.Model):
     )
     # PKCE's code verifier while the attempt is pending (encrypted; wiped when it finishes).
     code_verifier = EncryptedTextField(_("PKCE code verifier"), null=True, editable=False)
+    # A sign-in's OpenID Connect nonce, as a SHA-256 digest: its id_token must carry it.
+    # Nullable like code_verifier: rows written without the column (the raw SQL of
+    # bench/install_floor.py, code of before the sign-in) stay valid.
+    nonce_digest = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("Slack OAuth request")
@@ -581,3 +617,45 @@ class HandledEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} handled at {timezone.localtime(self.handled_at):%Y-%m-%d %H:%M}"
+
+
+class SlackIdentity(models.Model):
+    """A Slack user (one workspace's member) who signs in to this site as ``user``.
+
+    One row per Slack team and user, whatever app they sign in through: the row, never
+    an email address, decides which Django user a sign-in logs in.
+    """
+
+    app = models.ForeignKey(
+        SlackApp,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="identities",
+        help_text=_("The app of the latest sign-in."),
+    )
+    team_id = models.CharField(_("team id"), max_length=32)
+    slack_user_id = models.CharField(_("Slack user id"), max_length=32)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="slack_identities"
+    )
+    email = models.CharField(_("email on Slack"), max_length=254, blank=True)
+    name = models.CharField(_("name on Slack"), max_length=200, blank=True)
+    picture = models.URLField(_("picture"), max_length=500, blank=True)
+    team_name = models.CharField(_("team name"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    last_sign_in_at = models.DateTimeField(_("last sign-in"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Slack identity")
+        verbose_name_plural = _("Slack identities")
+        ordering = ["-last_sign_in_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_id", "slack_user_id"],
+                name="slack_installs_one_identity_per_slack_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slack_user_id} in {self.team_name or self.team_id}"

@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 
 from django.db import IntegrityError, OperationalError, router, transaction
 from django.db.models import Model
+from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -64,13 +65,17 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
+def absolute_url(request: HttpRequest, path: str) -> str:
+    """``path`` on this site as Slack reaches it (``REDIRECT_BASE_URL`` behind a proxy)."""
+    base = app_settings.REDIRECT_BASE_URL
+    return f"{base}{path}" if base else request.build_absolute_uri(path)
+
+
 def redirect_uri_for(request: HttpRequest, app: SlackApp) -> str:
     """The callback URL Slack sends the browser back to, the same for authorize and exchange."""
     if app.redirect_uri:
         return app.redirect_uri
-    path = reverse("slack_installs:callback", kwargs={"slug": app.slug})
-    base = app_settings.REDIRECT_BASE_URL
-    return f"{base}{path}" if base else request.build_absolute_uri(path)
+    return absolute_url(request, reverse("slack_installs:callback", kwargs={"slug": app.slug}))
 
 
 def safe_next_url(next_url: str | None) -> str:
@@ -106,13 +111,15 @@ def issue_attempt(
     user: Any = None,
     ttl: int | None = None,
     code_verifier: str | None = None,
+    nonce: str | None = None,
 ) -> tuple[OAuthAttempt, str]:
     """Record a pending attempt and return it with its new random state.
 
     ``browser_id`` is the value of the browser's binding cookie; ``None`` issues a state
     bound to no browser, which only ``claim_attempt(..., browser_id=None)`` accepts (for
     callers that bind the browser themselves, as Bolt does with its own cookie).
-    ``code_verifier`` is PKCE's (see ``pkce_pair``), kept encrypted until the attempt ends.
+    ``code_verifier`` is PKCE's (see ``pkce_pair``), kept encrypted until the attempt ends;
+    ``nonce`` a sign-in's OpenID Connect nonce, kept as a digest.
     """
     state = secrets.token_urlsafe(STATE_BYTES)
     now = timezone.now()
@@ -128,6 +135,7 @@ def issue_attempt(
         expires_at=now + datetime.timedelta(seconds=ttl or app_settings.STATE_TTL),
         user=user,
         code_verifier=code_verifier,
+        nonce_digest=digest(nonce) if nonce else None,
     )
     return attempt, state
 
@@ -269,24 +277,52 @@ def _user_of(request: HttpRequest) -> Any:
     return user if user is not None and user.is_authenticated else None
 
 
-def start_install(
-    request: HttpRequest, app: SlackApp, *, team: str | None = None, next_url: str | None = None
-) -> StartedInstall:
-    """Record a pending attempt and return the URL of Slack's consent page."""
-    # Installs started in several tabs share the browser's binding. A binding someone else
+def begin_attempt(
+    request: HttpRequest,
+    app: SlackApp,
+    *,
+    kind: str,
+    redirect_uri: str,
+    team: str | None,
+    next_url: str | None,
+    nonce: str | None = None,
+) -> tuple[OAuthAttempt, str, str, str, str]:
+    """Issue the attempt of a flow a browser starts here (an install, a sign-in).
+
+    Returns the attempt, its state, the browser's binding id, PKCE's code challenge (empty
+    unless the app uses PKCE) and the cleaned ``team``.
+    """
+    # Flows started in several tabs share the browser's binding. A binding someone else
     # planted links nothing to this browser's user: the claim checks the user too.
     browser_id = browser_id_of(request) or secrets.token_urlsafe(STATE_BYTES)
-    redirect_uri = redirect_uri_for(request, app)
     team = _clean_team(team)
     verifier, challenge = pkce_pair() if app.use_pkce else (None, "")
     attempt, state = issue_attempt(
         app,
+        kind=kind,
         browser_id=browser_id,
         redirect_uri=redirect_uri,
         next_url=safe_next_url(next_url),
         team=team,
         user=_user_of(request),
         code_verifier=verifier,
+        nonce=nonce,
+    )
+    return attempt, state, browser_id, challenge, team
+
+
+def start_install(
+    request: HttpRequest, app: SlackApp, *, team: str | None = None, next_url: str | None = None
+) -> StartedInstall:
+    """Record a pending attempt and return the URL of Slack's consent page."""
+    redirect_uri = redirect_uri_for(request, app)
+    attempt, state, browser_id, challenge, team = begin_attempt(
+        request,
+        app,
+        kind=OAuthAttempt.Kind.INSTALL,
+        redirect_uri=redirect_uri,
+        team=team,
+        next_url=next_url,
     )
     url = authorize_url(
         app, state=state, redirect_uri=redirect_uri, team=team, code_challenge=challenge
@@ -348,22 +384,47 @@ def complete_install(request: HttpRequest, app: SlackApp) -> InstallOutcome:
         return InstallOutcome(attempt=attempt, error="internal_error")
 
 
+def callback_error(request: HttpRequest) -> str:
+    """The error code of a redirect back from Slack that brings no usable code, else ``""``."""
+    slack_error = request.GET.get("error")
+    if slack_error is not None:
+        return slack_error if ERROR_CODE.match(slack_error) else "unknown_error"
+    code = request.GET.get("code")
+    return "missing_code" if not code or len(code) > 500 else ""
+
+
+def fail_attempt(attempt: OAuthAttempt, error: str) -> None:
+    """Finish ``attempt`` with ``error``: ``denied`` when the person cancelled, else ``failed``."""
+    denied = error == "access_denied"
+    status = OAuthAttempt.Status.DENIED if denied else OAuthAttempt.Status.FAILED
+    finish_attempt(attempt, status, error=error)
+
+
+def send_robustly(signal: Signal, *, name: str, flow: str, app: SlackApp, **kwargs: Any) -> None:
+    """Send ``signal`` (called ``name``) once ``flow`` is done for good: a receiver that
+    raises is logged, and the browser still gets its page rather than an error for
+    something done."""
+    for receiver, reply in signal.send_robust(app=app, **kwargs):
+        if isinstance(reply, Exception):
+            logger.error(
+                "A receiver of %s (%s) failed after %s of %r",
+                name,
+                getattr(receiver, "__qualname__", receiver),
+                flow,
+                app.slug,
+                exc_info=(type(reply), reply, reply.__traceback__),
+            )
+
+
 @sensitive_variables("api_data")
 def _exchange_and_save(
     request: HttpRequest, app: SlackApp, attempt: OAuthAttempt
 ) -> InstallOutcome:
-    slack_error = request.GET.get("error")
-    if slack_error is not None:
-        error = slack_error if ERROR_CODE.match(slack_error) else "unknown_error"
-        status = (
-            OAuthAttempt.Status.DENIED if error == "access_denied" else OAuthAttempt.Status.FAILED
-        )
-        finish_attempt(attempt, status, error=error)
+    error = callback_error(request)
+    if error:
+        fail_attempt(attempt, error)
         return InstallOutcome(attempt=attempt, error=error)
-    code = request.GET.get("code")
-    if not code or len(code) > 500:
-        finish_attempt(attempt, OAuthAttempt.Status.FAILED, error="missing_code")
-        return InstallOutcome(attempt=attempt, error="missing_code")
+    code = request.GET["code"]
 
     try:
         api_data = client.oauth_v2_access(
@@ -411,24 +472,17 @@ def _exchange_and_save(
         finish_attempt(attempt, OAuthAttempt.Status.FAILED, error="pipeline_failed")
         return InstallOutcome(attempt=attempt, installation=installation, error="pipeline_failed")
 
-    # The install is committed and succeeded: a receiver that breaks is logged, and the
-    # browser still gets the success page rather than an error for something done.
-    replies = installation_completed.send_robust(
-        sender=Installation,
+    send_robustly(
+        installation_completed,
+        name="installation_completed",
+        flow="an install",
         app=app,
+        sender=Installation,
         installation=installation,
         attempt=attempt,
         request=request,
         api_data=redacted,
     )
-    for receiver, reply in replies:
-        if isinstance(reply, Exception):
-            logger.error(
-                "A receiver of installation_completed (%s) failed after an install of %r",
-                getattr(receiver, "__qualname__", receiver),
-                app.slug,
-                exc_info=(type(reply), reply, reply.__traceback__),
-            )
     return InstallOutcome(attempt=attempt, installation=installation)
 
 

@@ -14,3 +14,8 @@ installation_revoked = Signal()
 # Sent once per verified event delivery to the events URL.
 # Keyword arguments: app, payload (the decoded JSON body), installation (or None).
 slack_event_received = Signal()
+
+# Sent after Sign in with Slack logged a Django user in.
+# Keyword arguments: app, identity (the SlackIdentity), user, created (True when the Django
+# user was made by this sign-in), request.
+user_signed_in_with_slack = Signal()

@@ -8,16 +8,10 @@ from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-from .buttons import install_button
-from .conf import app_settings
+from .buttons import install_button, sign_in_button
 from .models import SlackApp
-from .oauth import redirect_uri_for
-
-
-def absolute_url(request: HttpRequest, path: str) -> str:
-    """``path`` on this site as Slack reaches it (``REDIRECT_BASE_URL`` behind a proxy)."""
-    base = app_settings.REDIRECT_BASE_URL
-    return f"{base}{path}" if base else request.build_absolute_uri(path)
+from .oauth import absolute_url, redirect_uri_for
+from .signin import sign_in_redirect_uri
 
 
 def admin_url(admin_site: str, name: str, *args: Any) -> str | None:
@@ -46,6 +40,14 @@ def setup_context(
         "install_url": absolute_url(request, install_path),
         # The tag renders nothing for an inactive app; say why instead of showing nothing.
         "button": install_button(app.slug) if app.is_active else None,
+        # Slack must list it among the app's Redirect URLs, beside the install callback.
+        "sign_in_redirect_url": sign_in_redirect_uri(request, app),
+        "sign_in_url": absolute_url(
+            request, reverse("slack_installs:sign_in", kwargs={"slug": app.slug})
+        ),
+        "sign_in_button": sign_in_button(app.slug)
+        if app.is_active and app.sign_in_enabled
+        else None,
         "active_installs": counts["active"],
         "revoked_installs": counts["revoked"],
         "installations_url": admin_url(admin_site, "slack_installs_installation_changelist"),

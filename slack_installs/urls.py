@@ -10,4 +10,6 @@ urlpatterns = [
     path("<slug:slug>/install/", views.install, name="install"),
     path("<slug:slug>/oauth/callback/", views.callback, name="callback"),
     path("<slug:slug>/events/", views.events, name="events"),
+    path("<slug:slug>/sign-in/", views.sign_in, name="sign_in"),
+    path("<slug:slug>/sign-in/callback/", views.sign_in_callback, name="sign_in_callback"),
 ]

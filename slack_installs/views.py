@@ -27,10 +27,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from . import events as slack_events
-from . import oauth
+from . import oauth, signin
 from .conf import app_settings
 from .exceptions import InvalidState
-from .models import Installation, SlackApp, safe_redirect_target, slack_id_shape
+from .models import Installation, OAuthAttempt, SlackApp, safe_redirect_target, slack_id_shape
 from .oauth import ERROR_CODE
 
 _ENTERPRISE_ID = slack_id_shape("E")
@@ -53,8 +53,10 @@ class NoLocalsExceptionReporterFilter(SafeExceptionReporterFilter):
 _NO_LOCALS = NoLocalsExceptionReporterFilter()
 
 
-def error_message(code: str) -> str:
-    """Plain words for an error code: what happened and what to do."""
+def error_message(code: str, *, flow: str = OAuthAttempt.Kind.INSTALL) -> str:
+    """Plain words for an error code of an install (or a sign-in): what happened, what to do."""
+    if flow == OAuthAttempt.Kind.SIGN_IN:
+        return _sign_in_error_message(code)
     messages = {
         "invalid_state": _(
             "This install link has expired, was already used, or was started in another "
@@ -103,16 +105,27 @@ def error_message(code: str) -> str:
     )
 
 
+ERROR_TEMPLATES: dict[str, str] = {
+    OAuthAttempt.Kind.INSTALL: "slack_installs/install_error.html",
+    OAuthAttempt.Kind.SIGN_IN: "slack_installs/sign_in_error.html",
+}
+
+
 def render_error(
-    request: HttpRequest, code: str, *, app: SlackApp | None = None, status: int = 400
+    request: HttpRequest,
+    code: str,
+    *,
+    app: SlackApp | None = None,
+    status: int = 400,
+    flow: str = OAuthAttempt.Kind.INSTALL,
 ) -> HttpResponse:
     code = code if ERROR_CODE.match(code or "") else "unknown_error"
     context = {
         "error_code": code,
-        "error_message": error_message(code),
+        "error_message": error_message(code, flow=flow),
         "slack_app": app,
     }
-    return render(request, "slack_installs/install_error.html", context, status=status)
+    return render(request, ERROR_TEMPLATES[flow], context, status=status)
 
 
 def _app_or_404(slug: str, *, active: bool = True) -> SlackApp:
@@ -129,6 +142,11 @@ def install(request: HttpRequest, slug: str) -> HttpResponse:
     started = oauth.start_install(
         request, app, team=request.GET.get("team"), next_url=request.GET.get("next")
     )
+    return _to_slack(request, started)
+
+
+def _to_slack(request: HttpRequest, started: oauth.StartedInstall) -> HttpResponse:
+    """The redirect to Slack's page, binding the browser to the attempt just started."""
     response = HttpResponseRedirect(started.authorize_url)
     oauth.bind_browser(response, request, started.browser_id)
     return response
@@ -268,3 +286,106 @@ def events(request: HttpRequest, slug: str) -> HttpResponse:
     except slack_events.MalformedEvent as exc:
         return HttpResponseBadRequest(str(exc))
     return JsonResponse(answer) if answer is not None else HttpResponse(status=200)
+
+
+# --- Sign in with Slack ----------------------------------------------------------------
+
+
+def _sign_in_error_message(code: str) -> str:
+    messages = {
+        "invalid_state": _(
+            "This sign-in link has expired, was already used, or was started in another "
+            "browser. You are not signed in. Please sign in again."
+        ),
+        "access_denied": _(
+            "The sign-in was cancelled on Slack, so you are not signed in. You can sign in "
+            "again whenever you like."
+        ),
+        "missing_code": _(
+            "Slack did not send an authorization code back. You are not signed in. Please "
+            "sign in again."
+        ),
+        "invalid_id_token": _(
+            "Slack's answer about who you are could not be verified, so you are not signed "
+            "in. Please sign in again; if it keeps failing, tell the site's administrators."
+        ),
+        "team_not_allowed": _(
+            "Your Slack workspace may not sign in to this site. You are not signed in. Sign in "
+            "with an account of a workspace this site accepts, or ask its administrators."
+        ),
+        "identity_taken": _(
+            "This Slack account already belongs to another account on this site, so it was "
+            "not linked and you were not signed in as it. Sign out and sign in with Slack "
+            "again, or ask the site's administrators."
+        ),
+        "no_account": _(
+            "There is no account on this site for this Slack account, and this site does not "
+            "make new ones at sign-in. Ask the site's administrators for an account."
+        ),
+        "user_inactive": _(
+            "The account on this site for this Slack account is disabled. You are not signed "
+            "in. Ask the site's administrators."
+        ),
+        "timeout": _(
+            "Slack took too long to answer. You are not signed in. Please try again in a moment."
+        ),
+        "connection_error": _(
+            "Slack could not be reached. You are not signed in. Please try again."
+        ),
+        "ratelimited": _(
+            "Slack asked us to slow down. You are not signed in. Please try again in a minute."
+        ),
+        "http_error": _(
+            "Slack answered with an error. You are not signed in. Please try again later."
+        ),
+        "invalid_response": _(
+            "Slack's answer could not be understood. You are not signed in. Please try again."
+        ),
+        "internal_error": _(
+            "Something went wrong on this site while signing you in. Please try again; if it "
+            "keeps failing, tell the site's administrators (they can see the details in the "
+            "site's logs)."
+        ),
+    }
+    return messages.get(
+        code,
+        _(
+            "Slack refused the sign-in (error code: %(code)s). You are not signed in. Please "
+            "try again, or contact the site's administrators with this code."
+        )
+        % {"code": code},
+    )
+
+
+def _sign_in_app_or_404(slug: str) -> SlackApp:
+    app = _app_or_404(slug)
+    if not app.sign_in_enabled:
+        raise Http404("This Slack app does not sign anyone in.")
+    return app
+
+
+@require_GET
+@never_cache
+def sign_in(request: HttpRequest, slug: str) -> HttpResponse:
+    app = _sign_in_app_or_404(slug)
+    started = signin.start_sign_in(
+        request, app, team=request.GET.get("team"), next_url=request.GET.get("next")
+    )
+    return _to_slack(request, started)
+
+
+# As for the install callback: the claim of the state commits before Slack is called.
+@_non_atomic_everywhere
+@require_GET
+@never_cache
+def sign_in_callback(request: HttpRequest, slug: str) -> HttpResponse:
+    request.exception_reporter_filter = _NO_LOCALS  # type: ignore[attr-defined]
+    app = _sign_in_app_or_404(slug)
+    flow = OAuthAttempt.Kind.SIGN_IN
+    try:
+        outcome = signin.complete_sign_in(request, app)
+    except InvalidState:
+        return render_error(request, "invalid_state", app=app, status=400, flow=flow)
+    if not outcome.succeeded:
+        return render_error(request, outcome.error, app=app, status=400, flow=flow)
+    return HttpResponseRedirect(outcome.redirect_url)

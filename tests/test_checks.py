@@ -104,6 +104,7 @@ def test_ready_registers_each_check_once_with_its_tags():
         ("check_keys_in_use", ["database", "slack_installs"]),
         ("check_pipeline_paths", ["slack_installs"]),
         ("check_saved_pipelines", ["database", "slack_installs"]),
+        ("check_sign_in", ["slack_installs"]),
     ]
 
 

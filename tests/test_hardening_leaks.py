@@ -29,9 +29,10 @@ from django.views.debug import ExceptionReporter
 
 from slack_installs import tokens
 from slack_installs.events import signature_for
-from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
+from slack_installs.models import Installation, OAuthAttempt, SlackApp, SlackIdentity, UserToken
 from slack_installs.testing import url_verification
 from tests.installs import install_through_fake
+from tests.signins import sign_in_through_fake
 
 pytestmark = pytest.mark.django_db
 
@@ -208,6 +209,37 @@ def test_no_secret_reaches_any_page_export_log_command_report_or_dump(fake_slack
     )
     sweep.response("home with installs", visitor.get("/"), 200)
 
+    # --- Sign in with Slack: a new user, again, linking, tampered, failing --------------
+    SlackApp.objects.filter(pk=app.pk).update(sign_in_enabled=True)
+    signer = Client()
+    sweep.response("sign-in", sign_in_through_fake(signer, fake_slack, "sweep"), 302)
+    sweep.response("home, signed in", signer.get("/"), 200)
+    signer.post("/sign-out/")
+    sweep.response("sign-in again", sign_in_through_fake(signer, fake_slack, "sweep"), 302)
+    sweep.response(
+        "sign-in, linking the staff user",
+        sign_in_through_fake(staff, fake_slack, "sweep", workspace="T0GLOBEX01"),
+        302,
+    )
+    fake_slack.tamper_next_id_token("signature")
+    sweep.response(
+        "sign-in, tampered id_token", sign_in_through_fake(Client(), fake_slack, "sweep"), 400
+    )
+    fake_slack.fail_next("openid.connect.token", error="invalid_code")
+    sweep.response(
+        "sign-in, Slack ok:false", sign_in_through_fake(Client(), fake_slack, "sweep"), 400
+    )
+    with database_fails_on("slack_installs_slackidentity"):
+        crashed = sweep.response(
+            "database failure while saving an identity",
+            sign_in_through_fake(
+                Client(raise_request_exception=False), fake_slack, "sweep", workspace="T0GLOBEX01"
+            ),
+            400,
+        )
+    assert b'<span class="code">internal_error</span>' in crashed.content
+    assert SlackIdentity.objects.count() == 2
+
     # --- Error pages: Slack failing, a failing pipeline step, 404, 400, 500 --------------
     fake_slack.fail_next("oauth.v2.access", status=500)
     failed = sweep.response(
@@ -272,7 +304,13 @@ def test_no_secret_reaches_any_page_export_log_command_report_or_dump(fake_slack
     # --- Every admin page of our models ------------------------------------------------
     attempt = OAuthAttempt.objects.filter(response__isnull=False).first()
     admin_pages = ["/admin/", "/admin/slack_installs/"]
-    for model, obj in (("slackapp", app), ("installation", planted), ("oauthattempt", attempt)):
+    identity = SlackIdentity.objects.first()
+    for model, obj in (
+        ("slackapp", app),
+        ("installation", planted),
+        ("oauthattempt", attempt),
+        ("slackidentity", identity),
+    ):
         base = f"/admin/slack_installs/{model}/"
         admin_pages += [base, f"{base}add/", f"{base}{obj.pk}/change/", f"{base}{obj.pk}/history/"]
         admin_pages.append(f"{base}{obj.pk}/delete/")
@@ -370,6 +408,7 @@ def test_no_secret_reaches_any_page_export_log_command_report_or_dump(fake_slack
     # The admin's 500, and the callback's failure it logged before showing its error page.
     assert any(getattr(r, "status_code", None) == 500 for r in records if r.exc_info)
     assert "The install callback of Slack app 'sweep' failed" in failures
+    assert "The sign-in callback of Slack app 'sweep' failed" in failures
     for message in mail.outbox:
         sweep.add(f"email {message.subject!r}", message.message().as_string())
     assert len(mail.outbox) >= 3  # notify_admins twice, error emails
@@ -382,6 +421,12 @@ def test_no_secret_reaches_any_page_export_log_command_report_or_dump(fake_slack
         webhook = (call.response or {}).get("incoming_webhook") or {}
         if webhook.get("url"):
             secrets[f"fake webhook URL {webhook['url'][-6:]}"] = webhook["url"]
+    for number, call in enumerate(fake_slack.calls_to("openid.connect.token")):
+        id_token = (call.response or {}).get("id_token")
+        if id_token:
+            secrets[f"id_token #{number}"] = id_token
+            secrets[f"id_token #{number}'s signature"] = id_token.rsplit(".", 1)[1]
+    assert sum(name.startswith("id_token") for name in secrets) >= 10
     assert len(secrets) > len(CANARIES) + 4
     assert len(sweep.texts) > 100
     leaks = sweep.leaks(secrets)

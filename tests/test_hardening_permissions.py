@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
 
-from slack_installs.models import Installation, OAuthAttempt, SlackApp
+from slack_installs.models import Installation, OAuthAttempt, SlackApp, SlackIdentity
 from tests.installs import make_installation, staff_user
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,18 @@ def objects(slack_app):
     attempt = OAuthAttempt.objects.create(
         app=slack_app, state_digest="e" * 64, expires_at=timezone.now(), installation=installation
     )
-    return {"slackapp": slack_app, "installation": installation, "oauthattempt": attempt}
+    identity = SlackIdentity.objects.create(
+        app=slack_app,
+        team_id="T0PERMS001",
+        slack_user_id="U0PERMS001",
+        user=User.objects.create_user("signed-in-with-slack"),
+    )
+    return {
+        "slackapp": slack_app,
+        "installation": installation,
+        "oauthattempt": attempt,
+        "slackidentity": identity,
+    }
 
 
 def admin_urls(objects) -> list[str]:
@@ -71,7 +82,7 @@ def changes(objects) -> dict:
 
 def test_every_admin_url_of_ours_is_listed(objects):
     urls = admin_urls(objects)
-    assert len(urls) == 22
+    assert len(urls) == 28
     assert f"/admin/slack_installs/slackapp/{objects['slackapp'].pk}/rotate-client-secret/" in urls
     assert "/admin/slack_installs/installation/export/" in urls
 
@@ -91,7 +102,7 @@ def test_no_admin_url_gives_anything_but_the_login_page(client, objects, mocked_
             assert response.status_code == 302, (method, url, response.status_code)
             assert response["Location"].startswith("/admin/login/?next="), (method, url)
     for action in ("export_admin_action", "revoke", "delete_selected"):
-        for model in ("installation", "oauthattempt", "slackapp"):
+        for model in ("installation", "oauthattempt", "slackapp", "slackidentity"):
             response = client.post(
                 f"/admin/slack_installs/{model}/",
                 {"action": action, "post": "yes", "_selected_action": ["1"], "format": "0"},
@@ -104,7 +115,13 @@ def test_no_admin_url_gives_anything_but_the_login_page(client, objects, mocked_
 
 def test_staff_who_may_only_view_change_nothing_through_any_url(client, objects, mocked_slack):
     client.force_login(
-        staff_user("viewer", "view_slackapp", "view_installation", "view_oauthattempt")
+        staff_user(
+            "viewer",
+            "view_slackapp",
+            "view_installation",
+            "view_oauthattempt",
+            "view_slackidentity",
+        )
     )
     before = snapshot()
     refused = []
@@ -120,6 +137,8 @@ def test_staff_who_may_only_view_change_nothing_through_any_url(client, objects,
         assert url in refused
         assert client.get(url).status_code == 403
     assert f"{base}/change/" in refused
+    identity = objects["slackidentity"].pk
+    assert f"/admin/slack_installs/slackidentity/{identity}/delete/" in refused
     for action in ("revoke", "delete_selected"):
         response = client.post(
             "/admin/slack_installs/installation/",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
@@ -154,3 +155,56 @@ def test_the_button_starts_an_install(client, slack_app):
     assert response.status_code == 302
     assert response["Location"].startswith("https://slack.test/oauth/v2/authorize?")
     assert slack_app.attempts.get().next_url == "/thanks/"
+
+
+# --- Sign in with Slack ----------------------------------------------------------------
+
+
+@pytest.fixture
+def sign_in_app(slack_app):
+    slack_app.sign_in_enabled = True
+    slack_app.save()
+    return slack_app
+
+
+def test_sign_in_url_is_the_sign_in_view(sign_in_app):
+    assert render('{% slack_sign_in_url "acme" %}') == "/slack/acme/sign-in/"
+    html = render('{% slack_sign_in_url "acme" team="T0123" next="/a/?b=1" %}')
+    assert html == "/slack/acme/sign-in/?team=T0123&amp;next=%2Fa%2F%3Fb%3D1"
+
+
+def test_sign_in_button_is_slacks_sign_in_with_slack_button(sign_in_app):
+    html = render('{% slack_sign_in_button "acme" next=next %}', next='/x/"><script>')
+    parsed = parse(html)
+    [link] = parsed.links
+    assert link["class"] == "slack-sign-in-button"
+    assert link["aria-label"] == "Sign in with Slack"
+    assert link["text"] == "Sign in with Slack"
+    assert parse_qs(urlsplit(link["href"]).query) == {"next": ['/x/"><script>']}
+    # CSP-safe: one inline SVG drawn with attributes; no style, script, image or handler.
+    assert parsed.tags[:2] == ["a", "svg"]
+    assert not {"script", "style", "img"} & set(parsed.tags)
+    assert "style=" not in html and not re.search(r"\son[a-z]+=", html)
+    for colour in ("#36C5F0", "#2EB67D", "#ECB22E", "#E01E5A"):
+        assert f'fill="{colour}"' in html
+
+
+@pytest.mark.parametrize("tag", ["slack_sign_in_url", "slack_sign_in_button"])
+def test_an_app_without_sign_in_renders_nothing_and_warns(slack_app, tag, caplog):
+    caplog.set_level(logging.WARNING, logger="slack_installs.buttons")
+    assert render(f'{{% {tag} "acme" %}}') == ""
+    assert "does not sign anyone in" in caplog.text
+    slack_app.sign_in_enabled = True
+    slack_app.is_active = False
+    slack_app.save()
+    assert render(f'{{% {tag} "acme" %}}') == ""
+    assert render(f'{{% {tag} "nope" %}}') == ""
+    assert render(f"{{% {tag} undefined_variable %}}") == ""
+
+
+def test_the_sign_in_button_starts_a_sign_in(client, sign_in_app):
+    href = parse(str(buttons.sign_in_button("acme", next="/me/"))).links[0]["href"]
+    response = client.get(href)
+    assert response["Location"].startswith("https://slack.test/openid/connect/authorize?")
+    attempt = sign_in_app.attempts.get()
+    assert (attempt.kind, attempt.next_url) == ("sign_in", "/me/")

@@ -725,12 +725,16 @@ def test_fake_slack_fixture_points_the_settings_at_the_fake(fake_slack, settings
     assert requests.get(fake_slack.url + "/", timeout=10).status_code == 200
 
 
-def test_the_fake_slack_is_its_consent_pages_and_its_web_api_on_one_server():
+def test_the_fake_slack_is_its_sign_in_and_consent_pages_and_its_web_api_on_one_server():
     from slack_installs import testing
-    from slack_installs.testing import consent, fakeslack, webapi
+    from slack_installs.testing import consent, fakeslack, oidc, webapi
 
     assert testing.FakeSlack is fakeslack.FakeSlack
-    assert fakeslack.FakeSlack.__mro__[1:3] == (consent.ConsentPages, webapi.WebAPI)
+    assert fakeslack.FakeSlack.__mro__[1:4] == (
+        oidc.OpenIDConnect,
+        consent.ConsentPages,
+        webapi.WebAPI,
+    )
     assert "_authorize" in vars(consent.ConsentPages) and "consent" in vars(consent.ConsentPages)
     assert "_authorize" not in vars(fakeslack.FakeSlack)
 

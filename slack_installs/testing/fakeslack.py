@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 
 from . import events, pages, wire
 from .consent import ConsentPages
+from .oidc import OpenIDConnect
 from .records import (
     DEFAULT_WORKSPACES,
     Call,
@@ -46,7 +47,7 @@ class _Failure:
     remaining: int | None  # as take_queued reads it; fail_next always counts
 
 
-class FakeSlack(ConsentPages, WebAPI):
+class FakeSlack(OpenIDConnect, ConsentPages, WebAPI):
     """A fake Slack on loopback. Start it with ``start()`` or as a context manager.
 
     >>> with FakeSlack() as fake:
@@ -85,6 +86,7 @@ class FakeSlack(ConsentPages, WebAPI):
         self._failures: dict[str, list[_Failure]] = {}
         self._auth_test_failures: dict[str, list[TokenFailure]] = {}
         self._ts = 0
+        self._reset_oidc_state()
 
     # --- Running -----------------------------------------------------------------------
 
@@ -400,6 +402,8 @@ class FakeSlack(ConsentPages, WebAPI):
             answer = self._authorize(form, form.get("decision", ""))
         elif path.startswith("/services/") and verb == "POST":
             answer = self._incoming_webhook(environ, path)
+        elif (oidc := self._openid_page(environ, path, verb)) is not None:
+            answer = oidc
         elif path == "/" and verb == "GET":
             answer = wire.html_answer(
                 pages.status_page(

@@ -43,6 +43,32 @@ def _scope_list(scopes: Sequence[str]) -> str:
     return "<ul>" + "".join(f"<li><code>{escape(s)}</code></li>" for s in scopes) + "</ul>"
 
 
+# The Allow and Cancel buttons of a consent page.
+DECISION = (
+    '<div class="actions">'
+    '<button class="allow" type="submit" name="decision" value="allow">Allow</button>'
+    '<button type="submit" name="decision" value="deny">Cancel</button>'
+    "</div>"
+)
+
+
+def hidden_fields(hidden: dict[str, str]) -> str:
+    """The request's parameters, carried through a consent form."""
+    return "".join(
+        f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
+        for name, value in hidden.items()
+    )
+
+
+def workspace_choices(workspaces: Iterable[tuple[str, str]], selected: str) -> str:
+    """A radio button per ``(value, label)`` workspace, ``selected`` checked."""
+    return "".join(
+        f'<label><input type="radio" name="workspace" value="{escape(value)}"'
+        f"{' checked' if value == selected else ''}> {escape(label)}</label>"
+        for value, label in workspaces
+    )
+
+
 def consent_page(
     *,
     app_name: str,
@@ -58,15 +84,8 @@ def consent_page(
     ``workspaces`` are ``(value, label)`` pairs; ``channels`` too, shown only when the
     app asks for ``incoming-webhook``.
     """
-    fields = "".join(
-        f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
-        for name, value in hidden.items()
-    )
-    options = "".join(
-        f'<label><input type="radio" name="workspace" value="{escape(value)}"'
-        f"{' checked' if value == selected else ''}> {escape(label)}</label>"
-        for value, label in workspaces
-    )
+    fields = hidden_fields(hidden)
+    options = workspace_choices(workspaces, selected)
     channel_picker = ""
     if channels:
         channel_options = "".join(
@@ -86,10 +105,7 @@ def consent_page(
         '<form method="post" action="/oauth/v2/authorize">'
         f"{fields}<fieldset><legend>Workspace</legend>{options}</fieldset>"
         f"{channel_picker}{scopes}"
-        '<div class="actions">'
-        '<button class="allow" type="submit" name="decision" value="allow">Allow</button>'
-        '<button type="submit" name="decision" value="deny">Cancel</button>'
-        "</div></form>"
+        f"{DECISION}</form>"
     )
     return _page(f"Install {app_name}", body)
 

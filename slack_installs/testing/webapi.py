@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from . import events, wire
 from .records import FakeApp, FakeSlackError, IssuedToken, Message, Workspace
 
+if TYPE_CHECKING:
+    from .oidc import SignInGrant
+
 ROTATING_TOKEN_LIFETIME = 43200  # seconds, as Slack's rotating tokens
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
@@ -80,6 +83,25 @@ class TokenFailure:
     remaining: int | None  # None: every call
 
 
+GrantT = TypeVar("GrantT", bound="Grant | SignInGrant")
+
+
+def spend_code(codes: dict[str, GrantT], app: FakeApp, request: wire.ApiRequest) -> GrantT:
+    """The grant of the request's ``code``, for ``app`` and its ``redirect_uri``, used up."""
+    grant = codes.get(str(request.params.get("code") or ""))
+    if (
+        grant is None
+        or grant.used
+        or grant.client_id != app.client_id
+        or grant.expires_at <= time.monotonic()
+    ):
+        raise wire.Refused("invalid_code")
+    if str(request.params.get("redirect_uri") or "") != grant.redirect_uri:
+        raise wire.Refused("bad_redirect_uri")
+    grant.used = True
+    return grant
+
+
 @dataclass
 class Webhook:
     client_id: str
@@ -109,6 +131,9 @@ class WebAPI:
     _auth_test_failures: dict[str, list[TokenFailure]]
     _ts: int
     workspace: Callable[[str | Workspace | None], Workspace]
+    # Provided by oidc.OpenIDConnect, the sign-in part of FakeSlack.
+    _openid_connect_token: Callable[[wire.ApiRequest], dict[str, Any]]
+    _openid_connect_user_info: Callable[[wire.ApiRequest], dict[str, Any]]
 
     # --- Issuing tokens --------------------------------------------------------------------
 
@@ -228,6 +253,8 @@ class WebAPI:
             "auth.revoke": self._auth_revoke,
             "apps.uninstall": self._apps_uninstall,
             "chat.postMessage": self._chat_post_message,
+            "openid.connect.token": self._openid_connect_token,
+            "openid.connect.userInfo": self._openid_connect_user_info,
         }.get(method)
         if handler is None:
             return self._serve(method, request, lambda: {"ok": False, "error": "unknown_method"})
@@ -262,17 +289,7 @@ class WebAPI:
             return self._refresh(app, str(request.params.get("refresh_token") or ""))
         if grant_type != "authorization_code":
             raise wire.Refused("invalid_grant_type")
-        grant = self._codes.get(str(request.params.get("code") or ""))
-        if (
-            grant is None
-            or grant.used
-            or grant.client_id != app.client_id
-            or grant.expires_at <= time.monotonic()
-        ):
-            raise wire.Refused("invalid_code")
-        if str(request.params.get("redirect_uri") or "") != grant.redirect_uri:
-            raise wire.Refused("bad_redirect_uri")
-        grant.used = True
+        grant = spend_code(self._codes, app, request)
         if not grant.verifies(str(request.params.get("code_verifier") or "")):
             raise wire.Refused("invalid_code_verifier")
         return self._issue_install(
