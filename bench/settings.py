@@ -1,5 +1,7 @@
 """Settings for benchmarks: a throwaway SQLite file, or PostgreSQL via ``DATABASE_URL``."""
 
+from __future__ import annotations
+
 import atexit
 import contextlib
 import os

@@ -1,6 +1,8 @@
 """URLs of the install benchmark: our views, a Bolt app's OAuth endpoints and the floor's
 bare views side by side."""
 
+from __future__ import annotations
+
 from django.urls import include, path
 
 from bench import bolt_contender, install_floor

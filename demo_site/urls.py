@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from importlib.util import find_spec
 
 from django.contrib import admin

@@ -21,6 +21,7 @@ import hmac
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -151,14 +152,48 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge.rstrip(b"=").decode("ascii")
 
 
+# A database may pick a statement or transaction as a deadlock's victim and roll it back
+# whole: MariaDB/MySQL do when concurrent callbacks of one state update its row, or when
+# concurrent first installs of one workspace all wait on the unique key (error 1213);
+# PostgreSQL reports SQLSTATE 40P01. Each piece of work retried here is safe to redo.
+DEADLOCK_RETRIES = 3
+_MYSQL_DEADLOCK = 1213
+_POSTGRES_DEADLOCK = "40P01"
+_T = TypeVar("_T")
+
+
+def _is_deadlock(exc: OperationalError) -> bool:
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) == _POSTGRES_DEADLOCK:
+        return True
+    args: tuple[Any, ...] = getattr(cause, "args", ())
+    return bool(args) and args[0] == _MYSQL_DEADLOCK
+
+
+def retrying_deadlocks(work: Callable[[], _T], what: str) -> _T:
+    """``work()``, run again (up to ``DEADLOCK_RETRIES`` times in all) when it loses a deadlock."""
+    for tries_left in reversed(range(DEADLOCK_RETRIES)):
+        try:
+            return work()
+        except OperationalError as exc:
+            if not tries_left or not _is_deadlock(exc):
+                raise
+            logger.info("%s lost a deadlock; running it again", what)
+    raise AssertionError("unreachable: the last try returns or raises")
+
+
 def _refuse(attempt: OAuthAttempt, reason: str) -> InvalidState:
     """Mark a still-unfinished attempt ``failed``/``invalid_state``; return the error to raise.
 
     A finished attempt keeps its outcome: reloading the callback page of a succeeded
     install must not rewrite the audit log (which the events endpoint relies on).
     """
-    OAuthAttempt.objects.filter(pk=attempt.pk, finished_at__isnull=True).update(
-        status=OAuthAttempt.Status.FAILED, error="invalid_state", finished_at=timezone.now()
+    unfinished = OAuthAttempt.objects.filter(pk=attempt.pk, finished_at__isnull=True)
+    retrying_deadlocks(
+        lambda: unfinished.update(
+            status=OAuthAttempt.Status.FAILED, error="invalid_state", finished_at=timezone.now()
+        ),
+        "Marking a refused OAuth state",
     )
     return InvalidState(reason)
 
@@ -201,9 +236,12 @@ def claim_attempt(
     now = timezone.now()
     if attempt.expires_at <= now:
         raise _refuse(attempt, "the state has expired")
-    claimed = attempts.filter(
+    unclaimed = attempts.filter(
         pk=attempt.pk, status=OAuthAttempt.Status.PENDING, consumed_at__isnull=True
-    ).update(consumed_at=now)
+    )
+    claimed = retrying_deadlocks(
+        lambda: unclaimed.update(consumed_at=now), "Claiming an OAuth state"
+    )
     if not claimed:
         raise _refuse(attempt, "the state was already used")
     attempt.consumed_at = now
@@ -446,24 +484,18 @@ def _exchange_and_save(
     redacted = redact(api_data)
     # The user who started the install: the claim checked that it is the one here now.
     user = _user_of(request)
-    for tries_left in reversed(range(DEADLOCK_RETRIES)):
-        try:
-            with transaction.atomic(using=router.db_for_write(Installation)):
-                installation = save_installation(app, api_data, user=user, bot_details=bot_details)
-                _learn_app_id(app, api_data)
-                finish_attempt(
-                    attempt,
-                    OAuthAttempt.Status.SUCCEEDED,
-                    installation=installation,
-                    response=redacted,
-                )
-            break
-        except OperationalError as exc:
-            if not tries_left or not _is_deadlock(exc):
-                raise
-            # The database chose this transaction as a deadlock's victim and rolled it back
-            # whole: saving again is safe, and finds the other callback's row.
-            logger.info("An install of %r lost a deadlock; saving it again", app.slug)
+
+    def save() -> Installation:
+        with transaction.atomic(using=router.db_for_write(Installation)):
+            saved = save_installation(app, api_data, user=user, bot_details=bot_details)
+            _learn_app_id(app, api_data)
+            finish_attempt(
+                attempt, OAuthAttempt.Status.SUCCEEDED, installation=saved, response=redacted
+            )
+        return saved
+
+    # A deadlock's victim was rolled back whole: saving again finds the other callback's row.
+    installation = retrying_deadlocks(save, f"An install of {app.slug!r}")
 
     try:
         request, api_data = run_pipelines(request, app, installation, api_data)
@@ -484,22 +516,6 @@ def _exchange_and_save(
         api_data=redacted,
     )
     return InstallOutcome(attempt=attempt, installation=installation)
-
-
-# MariaDB/MySQL: concurrent first installs of one workspace all wait on the unique key's
-# lock; once the first commits, the others' locked reads deadlock and InnoDB rolls one back
-# (error 1213). PostgreSQL reports a deadlock as SQLSTATE 40P01.
-DEADLOCK_RETRIES = 3
-_MYSQL_DEADLOCK = 1213
-_POSTGRES_DEADLOCK = "40P01"
-
-
-def _is_deadlock(exc: OperationalError) -> bool:
-    cause = exc.__cause__
-    if getattr(cause, "sqlstate", None) == _POSTGRES_DEADLOCK:
-        return True
-    args: tuple[Any, ...] = getattr(cause, "args", ())
-    return bool(args) and args[0] == _MYSQL_DEADLOCK
 
 
 def _learn_app_id(app: SlackApp, api_data: dict[str, Any]) -> None:

@@ -1,5 +1,7 @@
 """Signals sent by slack_installs. The library connects no receivers to them."""
 
+from __future__ import annotations
+
 from django.dispatch import Signal
 
 # Sent after an install is committed and its pipelines ran.

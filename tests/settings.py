@@ -1,5 +1,7 @@
 """Test settings: the demo project with fixed test keys and a Slack that is never real."""
 
+from __future__ import annotations
+
 from demo_site.settings import *  # noqa: F403
 
 SLACK_INSTALLS = {

@@ -47,22 +47,22 @@ def store(slack_app):
 
 
 def sdk_installation(**overrides) -> SdkInstallation:
-    values = dict(
-        app_id="A111",
-        enterprise_id="E111",
-        team_id="T111",
-        team_name="Acme",
-        bot_token=BOT_A,
-        bot_id="B111",
-        bot_user_id="UB111",
-        bot_scopes=["chat:write", "commands"],
-        user_id="U111",
-        user_token=USER_1,
-        user_scopes=["search:read"],
-        incoming_webhook_url=WEBHOOK,
-        incoming_webhook_channel="#general",
-        installed_at=time.time() - 100,
-    )
+    values = {
+        "app_id": "A111",
+        "enterprise_id": "E111",
+        "team_id": "T111",
+        "team_name": "Acme",
+        "bot_token": BOT_A,
+        "bot_id": "B111",
+        "bot_user_id": "UB111",
+        "bot_scopes": ["chat:write", "commands"],
+        "user_id": "U111",
+        "user_token": USER_1,
+        "user_scopes": ["search:read"],
+        "incoming_webhook_url": WEBHOOK,
+        "incoming_webhook_channel": "#general",
+        "installed_at": time.time() - 100,
+    }
     values.update(overrides)
     return SdkInstallation(**values)
 
@@ -742,14 +742,14 @@ ORG_URL = "https://starship.enterprise.slack.com/"
 
 
 def org_installation(**overrides) -> SdkInstallation:
-    values = dict(
-        team_id=None,
-        team_name=None,
-        is_enterprise_install=True,
-        bot_user_id="W111",
-        enterprise_url=ORG_URL,
-        custom_values={"plan": "pro", "channels": ["C1", "C2"]},
-    )
+    values = {
+        "team_id": None,
+        "team_name": None,
+        "is_enterprise_install": True,
+        "bot_user_id": "W111",
+        "enterprise_url": ORG_URL,
+        "custom_values": {"plan": "pro", "channels": ["C1", "C2"]},
+    }
     return sdk_installation(**{**values, **overrides})
 
 

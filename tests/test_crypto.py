@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings

@@ -10,7 +10,7 @@ import json
 
 import pytest
 import responses
-from django.db import connection, connections, transaction
+from django.db import OperationalError, connection, connections, transaction
 from django.db.models.signals import pre_save
 
 from slack_installs.models import Installation, OAuthAttempt, UserToken
@@ -120,3 +120,45 @@ def test_a_workspace_created_by_a_concurrent_callback_is_updated_not_duplicated(
     assert calls == [1]
     assert saved.pk == winner.pk
     assert Installation.objects.values_list("pk", "team_name").get() == (winner.pk, "New name")
+
+
+class _MySQLDeadlock(Exception):
+    args = (1213, "Deadlock found when trying to get lock; try restarting transaction")
+
+
+def _deadlock() -> OperationalError:
+    error = OperationalError("deadlock")
+    error.__cause__ = _MySQLDeadlock()
+    return error
+
+
+def test_work_that_loses_a_deadlock_runs_again_and_gives_up_after_three_tries():
+    from slack_installs.oauth import DEADLOCK_RETRIES, retrying_deadlocks
+
+    tries = []
+
+    def lose_once():
+        tries.append(1)
+        if len(tries) == 1:
+            raise _deadlock()
+        return "saved"
+
+    assert retrying_deadlocks(lose_once, "test") == "saved" and len(tries) == 2
+
+    def always_lose():
+        tries.append(1)
+        raise _deadlock()
+
+    tries.clear()
+    with pytest.raises(OperationalError):
+        retrying_deadlocks(always_lose, "test")
+    assert len(tries) == DEADLOCK_RETRIES
+
+    def other_error():
+        tries.append(1)
+        raise OperationalError("the server went away")
+
+    tries.clear()
+    with pytest.raises(OperationalError):
+        retrying_deadlocks(other_error, "test")
+    assert len(tries) == 1  # only a deadlock is retried

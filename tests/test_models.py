@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import pytest
 
 from slack_installs.models import Installation, OAuthAttempt, UserToken

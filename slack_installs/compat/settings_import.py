@@ -15,8 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from ..models import SlackApp
-from ..pipelines import registered_steps
+from slack_installs.models import SlackApp
+from slack_installs.pipelines import registered_steps
 
 DEFAULT_SLUG = "default"
 

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
 
-from ..models import Installation, SlackApp, UserToken
+from slack_installs.models import Installation, SlackApp, UserToken
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ pages live under ``login/`` so they never collide with our own ``success/`` and
 ``error/`` (old hard-coded ``/slack/success/`` links land on ours).
 """
 
+from __future__ import annotations
+
 from django.urls import path
 
 from . import views

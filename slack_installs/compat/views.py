@@ -6,8 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from .. import views
-from ..models import SlackApp
+from slack_installs import views
+from slack_installs.models import SlackApp
+
 from .settings_import import DEFAULT_SLUG
 
 

@@ -48,11 +48,11 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from django.views.decorators.debug import sensitive_variables
 
-from .. import oauth
-from ..exceptions import InvalidState
-from ..models import Installation, OAuthAttempt, SlackApp, UserToken, web_url
-from ..revocation import revoke_installation, wipe_user_tokens
-from ..tokens import installations_serving
+from slack_installs import oauth
+from slack_installs.exceptions import InvalidState
+from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken, web_url
+from slack_installs.revocation import revoke_installation, wipe_user_tokens
+from slack_installs.tokens import installations_serving
 
 __all__ = ["DjangoInstallationStore", "DjangoOAuthStateStore"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from django import template
 from django.utils.safestring import SafeString
 
-from .. import buttons
+from slack_installs import buttons
 
 register = template.Library()
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...cleanup import cleanup_attempts
+from slack_installs.cleanup import cleanup_attempts
 
 
 class Command(BaseCommand):

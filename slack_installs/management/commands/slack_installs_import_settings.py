@@ -8,15 +8,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import router, transaction
 from django.urls import NoReverseMatch, reverse
 
-from ...compat.settings_import import (
+from slack_installs.compat.settings_import import (
     DEFAULT_SLUG,
     LEGACY_SETTINGS,
     ImportProblem,
     build_default_app,
     legacy_settings_present,
 )
-from ...compat.token_import import import_legacy_tokens
-from ...models import SlackApp
+from slack_installs.compat.token_import import import_legacy_tokens
+from slack_installs.models import SlackApp
 
 
 class Command(BaseCommand):
