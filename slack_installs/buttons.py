@@ -1,8 +1,9 @@
 """Links that start an install: the install URL and Slack's "Add to Slack" button.
 
 Both point at this site's install view (never at Slack), which starts an attempt
-and then redirects to Slack. An unknown or inactive app gives nothing and a
-warning in the log, never an exception, so a page never breaks over a button.
+and then redirects to Slack. An unknown or inactive app, or one without its client
+id and secret yet, gives nothing and a warning in the log, never an exception, so a
+page never breaks over a button.
 """
 
 from __future__ import annotations
@@ -92,4 +93,7 @@ def _active_app(slug: object) -> SlackApp | None:
     app = SlackApp.objects.filter(slug=slug, is_active=True).first()
     if app is None:
         logger.warning("No active Slack app with slug %r: the install link is left out", slug)
+    elif not app.has_credentials:
+        logger.warning("Slack app %r has no client id and secret yet: no install link", slug)
+        return None
     return app

@@ -45,7 +45,7 @@ def setup_context(
         ),
         "install_url": absolute_url(request, install_path),
         # The tag renders nothing for an inactive app; say why instead of showing nothing.
-        "button": install_button(app.slug) if app.is_active else None,
+        "button": install_button(app.slug) if app.is_active and app.has_credentials else None,
         "active_installs": counts["active"],
         "revoked_installs": counts["revoked"],
         "installations_url": admin_url(admin_site, "slack_installs_installation_changelist"),

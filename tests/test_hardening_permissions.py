@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
 
-from slack_installs.models import Installation, OAuthAttempt, SlackApp
+from slack_installs.models import ConfigurationToken, Installation, OAuthAttempt, SlackApp
 from tests.installs import make_installation, staff_user
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,13 @@ def objects(slack_app):
     attempt = OAuthAttempt.objects.create(
         app=slack_app, state_digest="e" * 64, expires_at=timezone.now(), installation=installation
     )
-    return {"slackapp": slack_app, "installation": installation, "oauthattempt": attempt}
+    token = ConfigurationToken.objects.create(team_id="T0PERMS01", access_token="xoxe.xoxp-1-p")
+    return {
+        "slackapp": slack_app,
+        "installation": installation,
+        "oauthattempt": attempt,
+        "configurationtoken": token,
+    }
 
 
 def admin_urls(objects) -> list[str]:
@@ -71,7 +77,8 @@ def changes(objects) -> dict:
 
 def test_every_admin_url_of_ours_is_listed(objects):
     urls = admin_urls(objects)
-    assert len(urls) == 22
+    assert len(urls) == 30
+    assert f"/admin/slack_installs/slackapp/{objects['slackapp'].pk}/manifest/" in urls
     assert f"/admin/slack_installs/slackapp/{objects['slackapp'].pk}/rotate-client-secret/" in urls
     assert "/admin/slack_installs/installation/export/" in urls
 
@@ -119,6 +126,7 @@ def test_staff_who_may_only_view_change_nothing_through_any_url(client, objects,
     for url in (f"{base}/rotate-client-secret/", f"{base}/rotate-signing-secret/"):
         assert url in refused
         assert client.get(url).status_code == 403
+    assert f"{base}/manifest/" in refused  # Create and Push need the change permission
     assert f"{base}/change/" in refused
     for action in ("revoke", "delete_selected"):
         response = client.post(

@@ -197,10 +197,15 @@ class WebAPI:
             "auth.revoke": self._auth_revoke,
             "apps.uninstall": self._apps_uninstall,
             "chat.postMessage": self._chat_post_message,
+            **self._extra_methods(),
         }.get(method)
         if handler is None:
             return self._serve(method, request, lambda: {"ok": False, "error": "unknown_method"})
         return self._serve(method, request, lambda: handler(request))
+
+    def _extra_methods(self) -> dict[str, Callable[[wire.ApiRequest], dict[str, Any]]]:
+        """More methods, from the other halves of ``FakeSlack`` (``manifests.ManifestAPI``)."""
+        return {}
 
     def _client(self, request: wire.ApiRequest) -> FakeApp:
         client_id, client_secret = request.client_credentials()
