@@ -4,7 +4,9 @@ It migrates the demo database (SQLite ``demo.sqlite3`` unless ``DATABASE_URL`` i
 set), creates a superuser and prints its login, creates two demo Slack apps (one of
 them with Sign in with Slack),
 starts a fake Slack on a thread of this process and the Django dev server as a
-child process pointed at it, and prints the URL. Ctrl-C stops both.
+child process pointed at it, and prints the URL and an app configuration token of
+the fake Slack (add it in the admin, then "Create on Slack" a third app). Ctrl-C
+stops both.
 
 Environment (all optional):
   DEMO_HOST / DEMO_PORT              the site (default 127.0.0.1:8000)
@@ -146,6 +148,19 @@ def ensure_real_app(credentials: dict[str, str]) -> Any:
     return app
 
 
+def configuration_token_lines(fake: Any) -> list[str]:
+    """A configuration token of the fake Slack, for "Create on Slack" in the admin."""
+    issued = fake.issue_configuration_token()
+    return [
+        "    Create a third app on the fake Slack: in the admin, add an app configuration",
+        f"    token for workspace {issued.team_id} with",
+        f"      token:          {issued.token}",
+        f"      refresh token:  {issued.refresh_token}",
+        "    then add a Slack app without credentials and press “Create on Slack” on its",
+        "    Manifest page.",
+    ]
+
+
 def port_is_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -255,6 +270,7 @@ def main() -> int:
         print(f"    Apps:        {apps_line}")
         if fake is not None:
             print(f"    Fake Slack:  {fake.url}/")
+            print("\n".join(configuration_token_lines(fake)))
         else:
             redirect_base = os.environ.get("SLACK_REDIRECT_BASE_URL") or site
             print(

@@ -4,9 +4,10 @@ Secrets are write-only, access tokens show at most their last four characters
 (refresh tokens and webhook URLs only whether they are set), and
 exports are streamed from allowlisted columns (``export.py`` and ``resources.py``).
 
-The secret rotation pages come from ``admin_rotation.SecretRotationAdminMixin``,
-first in ``SlackAppAdmin``'s bases; a custom admin for ``SlackApp`` must keep it,
-since the change page links to those pages.
+The secret rotation pages come from ``admin_rotation.SecretRotationAdminMixin`` and the
+Manifest pages and Slack actions from ``admin_manifest.ManifestAdminMixin``, first in
+``SlackAppAdmin``'s bases; a custom admin for ``SlackApp`` must keep them, since the
+change page links to those pages.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 
 from . import health, slack_config
+from .admin_manifest import ManifestAdminMixin
 from .admin_rotation import SecretRotationAdminMixin
 from .client import redact
 from .exceptions import DecryptionError
@@ -77,7 +79,7 @@ def token_hint(instance: Any, attname: str) -> str:
 
 
 @admin.register(SlackApp)
-class SlackAppAdmin(SecretRotationAdminMixin, admin.ModelAdmin):
+class SlackAppAdmin(ManifestAdminMixin, SecretRotationAdminMixin, admin.ModelAdmin):
     form = SlackAppForm
     change_form_template = "admin/slack_installs/slackapp/change_form.html"
     list_display = ["name", "slug", "client_id", "is_active", "active_installs", "revoked_installs"]

@@ -1,8 +1,9 @@
 """Links that start an install or a sign-in: their URLs and Slack's buttons.
 
 They point at this site's install or sign-in view (never at Slack), which starts an
-attempt and then redirects to Slack. An unknown or inactive app gives nothing and a
-warning in the log, never an exception, so a page never breaks over a button.
+attempt and then redirects to Slack. An unknown or inactive app, or one without its client
+id and secret yet, gives nothing and a warning in the log, never an exception, so a page
+never breaks over a button.
 """
 
 from __future__ import annotations
@@ -115,6 +116,9 @@ def _active_app(slug: object) -> SlackApp | None:
     app = SlackApp.objects.filter(slug=slug, is_active=True).first()
     if app is None:
         logger.warning("No active Slack app with slug %r: its link is left out", slug)
+    elif not app.has_credentials:
+        logger.warning("Slack app %r has no client id and secret yet: its link is left out", slug)
+        return None
     return app
 
 

@@ -9,6 +9,7 @@ token, a secret or a request body.
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import re
 import threading
@@ -106,8 +107,22 @@ def call(
     if body.get("ok") is not True:
         code = _clean_code(body.get("error"))
         logger.info("Slack %s answered ok=false: %s", method, code)
-        raise SlackAPIError(code, method=method, status=response.status_code)
+        raise SlackAPIError(
+            code, method=method, status=response.status_code, errors=_errors(body.get("errors"))
+        )
     return body
+
+
+def _errors(errors: object) -> list[dict[str, str]]:
+    """``invalid_manifest``'s ``errors[]`` as short strings (at most 50 of them)."""
+    if not isinstance(errors, list):
+        return []
+    keys = ("code", "message", "pointer", "related_component")
+    return [
+        {key: str(error.get(key) or "")[:500] for key in keys}
+        for error in errors[:50]
+        if isinstance(error, dict)
+    ]
 
 
 @sensitive_variables()  # tokens and secrets stay out of error reports
@@ -194,10 +209,59 @@ def openid_connect_keys(url: str) -> dict[str, Any]:
     return _json_object(response, "openid.connect.keys")
 
 
+# --- App manifests (the token is an app configuration token, ``xoxe.xoxp-…``) -------------
+
+
+@sensitive_variables()  # tokens and secrets stay out of error reports
+def apps_manifest_create(
+    token: str, *, manifest: dict[str, Any], team_id: str | None = None
+) -> dict[str, Any]:
+    """Create an app; the answer holds its ``app_id`` and ``credentials`` (secrets)."""
+    return call(
+        "apps.manifest.create",
+        token=token,
+        data={"manifest": json.dumps(manifest), "team_id": team_id},
+    )
+
+
+@sensitive_variables()  # tokens and secrets stay out of error reports
+def apps_manifest_update(token: str, *, app_id: str, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Replace the whole configuration of ``app_id`` with ``manifest``."""
+    return call(
+        "apps.manifest.update",
+        token=token,
+        data={"app_id": app_id, "manifest": json.dumps(manifest)},
+    )
+
+
+@sensitive_variables()  # tokens and secrets stay out of error reports
+def apps_manifest_export(token: str, *, app_id: str) -> dict[str, Any]:
+    return call("apps.manifest.export", token=token, data={"app_id": app_id})
+
+
+@sensitive_variables()  # tokens and secrets stay out of error reports
+def apps_manifest_validate(
+    token: str, *, manifest: dict[str, Any], app_id: str | None = None
+) -> dict[str, Any]:
+    return call(
+        "apps.manifest.validate",
+        token=token,
+        data={"manifest": json.dumps(manifest), "app_id": app_id},
+    )
+
+
+@sensitive_variables()  # tokens and secrets stay out of error reports
+def tooling_tokens_rotate(refresh_token: str) -> dict[str, Any]:
+    """Trade a configuration token's refresh token (single-use) for a new pair."""
+    return call("tooling.tokens.rotate", data={"refresh_token": refresh_token})
+
+
 # --- Reading Slack's answers ----------------------------------------------------------
 
 # Keys of Slack's answers whose values are secrets, wherever they sit in the JSON.
-SECRET_KEYS = frozenset({"access_token", "refresh_token", "id_token", "client_secret"})
+SECRET_KEYS = frozenset(
+    {"access_token", "refresh_token", "id_token", "client_secret", "signing_secret", "token"}
+)
 
 
 def redact(data: Any) -> Any:

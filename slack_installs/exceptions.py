@@ -27,11 +27,14 @@ class SlackAPIError(SlackInstallsError):
         method: str = "",
         status: int | None = None,
         retry_after: int | None = None,
+        errors: list[dict[str, str]] | None = None,
     ) -> None:
         self.code = code
         self.method = method
         self.status = status
         self.retry_after = retry_after
+        # invalid_manifest's errors[]: {code, message, pointer, related_component} each.
+        self.errors = errors or []
         where = f"{method}: " if method else ""
         http = f" (HTTP {status})" if status else ""
         super().__init__(f"{where}{code}{http}")
@@ -55,3 +58,15 @@ class TokenRefreshError(SlackInstallsError):
 
 class InvalidIDToken(SlackInstallsError):
     """A sign-in's ``id_token`` failed a check: signature, issuer, audience, time or nonce."""
+
+
+class ManifestError(SlackInstallsError):
+    """An app's manifest cannot go to Slack: ``problems`` lists each ``(pointer, message)``."""
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class ConfigurationTokenError(SlackInstallsError):
+    """No usable app configuration token: none stored, several to choose from, or a dead one."""

@@ -212,10 +212,10 @@ class SlackAppForm(forms.ModelForm):
                 "Set. Leave blank to keep the current value; type a new one to rotate it: the "
                 "current one keeps verifying events for %(grace)s seconds."
             ) % {"grace": app_settings.SIGNING_SECRET_GRACE_PERIOD}
-        self.fields["client_secret"].required = adding
         if adding:
             self.fields["client_secret"].help_text = _(
-                "From Basic Information in Slack's app config."
+                "From Basic Information in Slack's app config. Leave it and the client id "
+                "blank for an app to create on Slack from its manifest."
             )
         picker = cast(PipelineStepsField, self.fields["pipelines"])
         # Read the registry per form: steps may be registered after this module imports.
@@ -256,6 +256,19 @@ class SlackAppForm(forms.ModelForm):
         ):
             raise forms.ValidationError(
                 _("Give at least one bot scope or one user scope."), code="no_scopes"
+            )
+        # Optional only until the app exists on Slack: a client id needs its secret.
+        if (
+            cleaned.get("client_id")
+            and not cleaned.get("client_secret")
+            and "client_secret" not in self.errors
+            and not has_stored_value(self.instance, "client_secret")
+        ):
+            self.add_error(
+                "client_secret",
+                forms.ValidationError(
+                    _("Give the client secret of this client id."), code="required"
+                ),
             )
         for name in SECRET_FIELDS:
             if not cleaned.get(name):

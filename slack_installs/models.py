@@ -7,6 +7,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+import django
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, URLValidator
@@ -18,7 +19,10 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from .fields import EncryptedTextField
+from .fields import EncryptedTextField, has_stored_value
+
+# CheckConstraint's keyword: ``check`` until Django 5.1 renamed it ``condition``.
+CHECK = "condition" if django.VERSION >= (5, 1) else "check"
 
 SCOPES_VALIDATOR = RegexValidator(
     r"^([a-z][a-z0-9_.:\-]*(,[a-z][a-z0-9_.:\-]*)*)?$",
@@ -117,14 +121,21 @@ TEAM_IDS_VALIDATOR = RegexValidator(
 )
 
 
+def validate_json_object(value: object) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError(_("Enter a JSON object: {…}."), code="not_an_object")
+
+
 class SlackApp(models.Model):
     """One Slack app (client id and secrets) that workspaces can install."""
 
     name = models.CharField(_("name"), max_length=100)
     slug = models.SlugField(_("slug"), max_length=50, unique=True)
     app_id = models.CharField(_("Slack app id"), max_length=32, blank=True)
-    client_id = models.CharField(_("client id"), max_length=64, unique=True)
-    client_secret = EncryptedTextField(_("client secret"), null=False, blank=False)
+    # NULL until the app exists on Slack ("Create on Slack" fills it): NULLs never collide
+    # in the unique index, blank strings would (a check constraint refuses them).
+    client_id = models.CharField(_("client id"), max_length=64, unique=True, null=True, blank=True)
+    client_secret = EncryptedTextField(_("client secret"))
     signing_secret = EncryptedTextField(_("signing secret"))
     previous_signing_secret = EncryptedTextField(
         _("previous signing secret"),
@@ -188,6 +199,37 @@ class SlackApp(models.Model):
             "workspace can sign in, and gets an account when new accounts are made."
         ),
     )
+
+    # What the app's manifest says on Slack (manifests.py); see docs/manifests.md.
+    org_deploy_enabled = models.BooleanField(
+        _("org-ready (Enterprise Grid)"),
+        default=False,
+        help_text=_("Org-wide installs in Enterprise Grid orgs, with team access events."),
+    )
+    token_rotation_enabled = models.BooleanField(
+        _("token rotation"),
+        default=False,
+        help_text=_("Slack hands out tokens that expire after 12 hours, renewed here."),
+    )
+    manifest_extra = models.JSONField(
+        _("more of the manifest"),
+        default=dict,
+        blank=True,
+        validators=[validate_json_object],
+        help_text=_(
+            "A JSON object merged into the generated manifest last: slash commands, shortcuts, "
+            "interactivity, anything not set above."
+        ),
+    )
+    configuration_token = models.ForeignKey(
+        "ConfigurationToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="apps",
+        verbose_name=_("configuration token"),
+        help_text=_("Creates and updates this app on Slack. Blank: the only one stored."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -195,6 +237,11 @@ class SlackApp(models.Model):
         verbose_name = _("Slack app")
         verbose_name_plural = _("Slack apps")
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(  # type: ignore[call-overload]
+                **{CHECK: ~models.Q(client_id="")}, name="slack_installs_client_id_not_blank"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.slug
@@ -229,6 +276,11 @@ class SlackApp(models.Model):
     def allowed_sign_in_teams(self) -> frozenset[str]:
         """The workspace ids of ``sign_in_team_ids``; empty: any workspace."""
         return frozenset(team for team in self.sign_in_team_ids.split(",") if team)
+
+    @property
+    def has_credentials(self) -> bool:
+        """Whether the app has a client id and secret: without them it cannot be installed."""
+        return bool(self.client_id) and has_stored_value(self, "client_secret")
 
 
 class InstallationQuerySet(models.QuerySet):
@@ -659,3 +711,37 @@ class SlackIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slack_user_id} in {self.team_name or self.team_id}"
+
+
+class ConfigurationToken(models.Model):
+    """An app configuration token of one workspace: it creates and updates apps on Slack.
+
+    Slack's configuration tokens last 12 hours; the refresh token (single-use) gets the
+    next one (``manifests.rotate_configuration_token``).
+    """
+
+    team_id = models.CharField(
+        _("workspace id"),
+        max_length=32,
+        unique=True,
+        help_text=_("The workspace the token was made in (T…), as Slack's “Your apps” page says."),
+    )
+    access_token = EncryptedTextField(_("configuration token"))
+    refresh_token = EncryptedTextField(_("refresh token"))
+    expires_at = models.DateTimeField(
+        _("expires at"),
+        null=True,
+        blank=True,
+        help_text=_("Blank: unknown, so the token is rotated before its first use."),
+    )
+    rotated_at = models.DateTimeField(_("rotated at"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("app configuration token")
+        verbose_name_plural = _("app configuration tokens")
+        ordering = ["team_id"]
+
+    def __str__(self) -> str:
+        return str(_("Configuration token of %(team)s") % {"team": self.team_id})

@@ -466,7 +466,7 @@ def _exchange_and_save(
 
     try:
         api_data = client.oauth_v2_access(
-            client_id=app.client_id,
+            client_id=app.client_id or "",
             client_secret=app.client_secret,
             code=code,
             redirect_uri=attempt.redirect_uri,

@@ -486,7 +486,7 @@ def _sign_in(request: HttpRequest, app: SlackApp, attempt: OAuthAttempt) -> Sign
     code = request.GET["code"]
     try:
         answer = client.openid_connect_token(
-            client_id=app.client_id,
+            client_id=app.client_id or "",
             client_secret=app.client_secret,
             code=code,
             redirect_uri=attempt.redirect_uri,
@@ -496,7 +496,7 @@ def _sign_in(request: HttpRequest, app: SlackApp, attempt: OAuthAttempt) -> Sign
         return _fail(attempt, exc.code)
     try:
         claims = verify_id_token(
-            answer.get("id_token"), client_id=app.client_id, nonce_digest=attempt.nonce_digest
+            answer.get("id_token"), client_id=app.client_id or "", nonce_digest=attempt.nonce_digest
         )
         profile = profile_of(claims)
     except InvalidIDToken as exc:

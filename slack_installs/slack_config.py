@@ -39,7 +39,7 @@ def setup_context(
         ),
         "install_url": absolute_url(request, install_path),
         # The tag renders nothing for an inactive app; say why instead of showing nothing.
-        "button": install_button(app.slug) if app.is_active else None,
+        "button": install_button(app.slug) if app.is_active and app.has_credentials else None,
         # Slack must list it among the app's Redirect URLs, beside the install callback.
         "sign_in_redirect_url": sign_in_redirect_uri(request, app),
         "sign_in_url": absolute_url(

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 # Slack's answer when a refresh token was already used or revoked: only a new install helps.
 REINSTALL_ERRORS = frozenset({"invalid_refresh_token"})
 
-_Row = TypeVar("_Row", Installation, UserToken)
+_Row = TypeVar("_Row", bound=models.Model)  # any model with an updated_at (see _locked)
 _T = TypeVar("_T")
 
 
@@ -288,7 +288,7 @@ def _check_user_token(user_token: UserToken) -> None:
 def _redeem(app: SlackApp, refresh_token: str, token_type: str) -> dict[str, Any]:
     """Trade a refresh token for a new token; check that Slack's answer is usable."""
     answer = client.oauth_v2_access(
-        client_id=app.client_id,
+        client_id=app.client_id or "",
         client_secret=app.client_secret,
         grant_type="refresh_token",
         refresh_token=refresh_token,

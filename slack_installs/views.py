@@ -139,6 +139,8 @@ def _app_or_404(slug: str, *, active: bool = True) -> SlackApp:
 @never_cache
 def install(request: HttpRequest, slug: str) -> HttpResponse:
     app = _app_or_404(slug)
+    if not app.has_credentials:  # not created on Slack yet (docs/manifests.md)
+        raise Http404("This Slack app has no client id and secret yet.")
     started = oauth.start_install(
         request, app, team=request.GET.get("team"), next_url=request.GET.get("next")
     )
@@ -359,7 +361,7 @@ def _sign_in_error_message(code: str) -> str:
 
 def _sign_in_app_or_404(slug: str) -> SlackApp:
     app = _app_or_404(slug)
-    if not app.sign_in_enabled:
+    if not app.sign_in_enabled or not app.has_credentials:
         raise Http404("This Slack app does not sign anyone in.")
     return app
 

@@ -85,7 +85,9 @@ def test_add_app_encrypts_both_secrets(admin_client):
 def test_add_app_requires_a_client_secret(admin_client):
     response = admin_client.post(ADD_URL, app_form())
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors["client_secret"] == ["This field is required."]
+    assert response.context["adminform"].form.errors["client_secret"] == [
+        "Give the client secret of this client id."
+    ]
     assert not SlackApp.objects.exists()
 
 

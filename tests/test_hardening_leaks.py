@@ -431,3 +431,137 @@ def test_no_secret_reaches_any_page_export_log_command_report_or_dump(fake_slack
     assert len(sweep.texts) > 100
     leaks = sweep.leaks(secrets)
     assert not leaks, "\n".join(f"{name} in {label}" for label, name in leaks)
+
+
+def test_no_configuration_token_or_created_secret_reaches_any_page_log_command_or_dump(
+    fake_slack, settings, caplog
+):
+    """The manifest side: configuration tokens (as pasted, and as rotated) and the secrets
+    ``apps.manifest.create`` answers, through every page, command, log and dump."""
+    from slack_installs.models import ConfigurationToken
+
+    assert settings.DEBUG is False
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="django")
+    connection.force_debug_cursor = True
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    settings.SLACK_INSTALLS = {
+        **settings.SLACK_INSTALLS,
+        "REDIRECT_BASE_URL": "https://sweep.example.com",
+    }
+    sweep = Sweep()
+    issued = fake_slack.issue_configuration_token()
+    staff = Client()
+    staff.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+
+    # --- The configuration token, pasted into the admin (refused once, then kept) --------
+    tokens_url = "/admin/slack_installs/configurationtoken/"
+    pasted = {"access_token": issued.token, "refresh_token": issued.refresh_token}
+    sweep.response("token add page", staff.get(f"{tokens_url}add/"), 200)
+    sweep.response(
+        "token add, refused", staff.post(f"{tokens_url}add/", {"team_id": "bad", **pasted}), 200
+    )
+    sweep.response(
+        "token add", staff.post(f"{tokens_url}add/", {"team_id": "T0ACME0001", **pasted}), 302
+    )
+    token = ConfigurationToken.objects.get()
+
+    # --- An app created on Slack: a failure, a database failure, then for real ------------
+    app = SlackApp.objects.create(name="Sweep Maker", slug="maker", bot_scopes="chat:write")
+    manifest = f"/admin/slack_installs/slackapp/{app.pk}/manifest/"
+    sweep.response("manifest page", staff.get(manifest), 200)
+    sweep.response("manifest download", staff.get(f"{manifest}?download=1"), 200)
+    fake_slack.fail_next("apps.manifest.create", status=500)
+    sweep.response(
+        "create, Slack 500", staff.post(manifest, {"operation": "create"}, follow=True), 200
+    )
+    with database_fails_on("slack_installs_slackapp"):
+        sweep.response(
+            "create, database failure",
+            staff.post(manifest, {"operation": "create"}, follow=True),
+            200,
+        )
+    SlackApp.objects.filter(pk=app.pk).update(app_id="", client_id=None)  # start over
+    fake_slack.expire_configuration_token(issued.token)  # rotated, then created
+    created = sweep.response(
+        "create", staff.post(manifest, {"operation": "create"}, follow=True), 200
+    )
+    assert "was created on Slack" in body_of(created)
+    app.refresh_from_db()
+    assert app.has_credentials
+
+    # --- Push, compare, rotate, every page -----------------------------------------------
+    SlackApp.objects.filter(pk=app.pk).update(bot_scopes="chat:write,commands")
+    sweep.response(
+        "compare, drift", staff.get(f"/admin/slack_installs/slackapp/{app.pk}/compare/"), 200
+    )
+    sweep.response(
+        "push action",
+        staff.post(
+            "/admin/slack_installs/slackapp/",
+            {"action": "push_to_slack", "_selected_action": [app.pk]},
+            follow=True,
+        ),
+        200,
+    )
+    sweep.response(
+        "rotate now",
+        staff.post(
+            tokens_url, {"action": "rotate_now", "_selected_action": [token.pk]}, follow=True
+        ),
+        200,
+    )
+    SlackApp.objects.filter(pk=app.pk).update(
+        manifest_extra={"features": {"slash_commands": [{"command": "bad"}]}}
+    )
+    sweep.response("push, invalid_manifest", staff.post(manifest, {"operation": "push"}), 200)
+    for url in (
+        manifest,
+        f"/admin/slack_installs/slackapp/{app.pk}/compare/",
+        f"/admin/slack_installs/slackapp/{app.pk}/change/",
+        f"/admin/slack_installs/slackapp/{app.pk}/history/",
+        "/admin/slack_installs/slackapp/",
+        tokens_url,
+        f"{tokens_url}{token.pk}/change/",
+        f"{tokens_url}{token.pk}/history/",
+        f"{tokens_url}{token.pk}/delete/",
+    ):
+        sweep.response(url, staff.get(url), 200)
+
+    # --- The command, the dump, the logs and error reports --------------------------------
+    SlackApp.objects.filter(pk=app.pk).update(manifest_extra={})
+    sweep.command("manifest", "slack_installs_manifest", "maker")
+    sweep.command("manifest --check", "slack_installs_manifest", "maker", "--check")
+    sweep.command("manifest --push", "slack_installs_manifest", "maker", "--push")
+    dump = io.StringIO()
+    call_command("dumpdata", "slack_installs", stdout=dump)
+    sweep.add("dumpdata", dump.getvalue())
+    assert '"access_token": "f1:k1:' in dump.getvalue()
+    connection.force_debug_cursor = False
+    records = list(caplog.records)
+    sweep.add("log output", caplog.text)
+    for record in records:
+        sweep.add(f"log record {record.name}", f"{record.getMessage()} {record.__dict__!r}")
+        if record.exc_info:
+            reporter = ExceptionReporter(getattr(record, "request", None), *record.exc_info)
+            sweep.add(f"error report: {record.getMessage()}", reporter.get_traceback_text())
+            sweep.add(f"error report HTML: {record.getMessage()}", reporter.get_traceback_html())
+    # SQLite fails at the lock, before Slack is called; PostgreSQL after Slack made the app.
+    failed = ("the database failed", "not saved (DatabaseError)")
+    assert any(any(f in r.getMessage() for f in failed) for r in records if r.exc_info)
+    for message in mail.outbox:
+        sweep.add(f"email {message.subject!r}", message.message().as_string())
+
+    # --- Nothing anywhere ---------------------------------------------------------------
+    secrets = {
+        f"configuration {issued.kind} token #{number}": issued.value
+        for number, issued in enumerate(fake_slack.configuration_tokens())
+    }
+    for call in fake_slack.calls_to("apps.manifest.create"):
+        for name, value in ((call.response or {}).get("credentials") or {}).items():
+            if name != "client_id":
+                secrets[f"created {name}"] = value
+    assert len(secrets) >= 4 + 3  # two rotations at least, and one app's three secrets
+    assert ConfigurationToken.objects.get().access_token in secrets.values()
+    leaks = sweep.leaks(secrets)
+    assert not leaks, "\n".join(f"{name} in {label}" for label, name in leaks)

@@ -16,7 +16,13 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
 
-from slack_installs.models import Installation, OAuthAttempt, SlackApp, SlackIdentity
+from slack_installs.models import (
+    ConfigurationToken,
+    Installation,
+    OAuthAttempt,
+    SlackApp,
+    SlackIdentity,
+)
 from tests.installs import make_installation, staff_user
 
 pytestmark = pytest.mark.django_db
@@ -36,11 +42,13 @@ def objects(slack_app):
         slack_user_id="U0PERMS001",
         user=User.objects.create_user("signed-in-with-slack"),
     )
+    token = ConfigurationToken.objects.create(team_id="T0PERMS01", access_token="xoxe.xoxp-1-p")
     return {
         "slackapp": slack_app,
         "installation": installation,
         "oauthattempt": attempt,
         "slackidentity": identity,
+        "configurationtoken": token,
     }
 
 
@@ -82,7 +90,8 @@ def changes(objects) -> dict:
 
 def test_every_admin_url_of_ours_is_listed(objects):
     urls = admin_urls(objects)
-    assert len(urls) == 28
+    assert len(urls) == 36
+    assert f"/admin/slack_installs/slackapp/{objects['slackapp'].pk}/manifest/" in urls
     assert f"/admin/slack_installs/slackapp/{objects['slackapp'].pk}/rotate-client-secret/" in urls
     assert "/admin/slack_installs/installation/export/" in urls
 
@@ -136,6 +145,7 @@ def test_staff_who_may_only_view_change_nothing_through_any_url(client, objects,
     for url in (f"{base}/rotate-client-secret/", f"{base}/rotate-signing-secret/"):
         assert url in refused
         assert client.get(url).status_code == 403
+    assert f"{base}/manifest/" in refused  # Create and Push need the change permission
     assert f"{base}/change/" in refused
     identity = objects["slackidentity"].pk
     assert f"/admin/slack_installs/slackidentity/{identity}/delete/" in refused

@@ -5,8 +5,9 @@ registered app, authorization code and token in memory under one lock, records
 each API call and posted message so tests can assert on them, and can be told to
 fail the next call of a method in the ways Slack really fails.
 
-This module is the server and the registry; the consent pages are in ``consent.py``
-and the Web API methods in ``webapi.py``, the two halves ``FakeSlack`` is made of.
+This module is the server and the registry; the consent pages are in ``consent.py``,
+the Web API methods in ``webapi.py`` and the app manifest methods in ``manifests.py``,
+the parts ``FakeSlack`` is made of.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from urllib.parse import parse_qsl
 
 from . import events, pages, wire
 from .consent import ConsentPages
+from .manifests import ManifestAPI
 from .oidc import OpenIDConnect
 from .records import (
     DEFAULT_WORKSPACES,
@@ -47,7 +49,7 @@ class _Failure:
     remaining: int | None  # as take_queued reads it; fail_next always counts
 
 
-class FakeSlack(OpenIDConnect, ConsentPages, WebAPI):
+class FakeSlack(OpenIDConnect, ManifestAPI, ConsentPages, WebAPI):
     """A fake Slack on loopback. Start it with ``start()`` or as a context manager.
 
     >>> with FakeSlack() as fake:
@@ -74,11 +76,13 @@ class FakeSlack(OpenIDConnect, ConsentPages, WebAPI):
         self._stopping = threading.Event()
         self._server: BackgroundServer | None = None
         self._apps: dict[str, FakeApp] = {}
+        self._manifests = {}  # Slack's copy of each app made with apps.manifest.create
         self._reset_state()
 
     def _reset_state(self) -> None:
         self._codes: dict[str, Grant] = {}
         self._tokens: dict[str, IssuedToken] = {}
+        self._config_tokens = {}
         self._webhooks: dict[str, Webhook] = {}
         self._bots: dict[tuple[str, str], tuple[str, str]] = {}
         self._calls: list[Call] = []
@@ -210,6 +214,7 @@ class FakeSlack(OpenIDConnect, ConsentPages, WebAPI):
             self._reset_state()
             if forget_apps:
                 self._apps.clear()
+                self._manifests.clear()
 
     @property
     def calls(self) -> list[Call]:

@@ -255,10 +255,15 @@ class WebAPI:
             "chat.postMessage": self._chat_post_message,
             "openid.connect.token": self._openid_connect_token,
             "openid.connect.userInfo": self._openid_connect_user_info,
+            **self._extra_methods(),
         }.get(method)
         if handler is None:
             return self._serve(method, request, lambda: {"ok": False, "error": "unknown_method"})
         return self._serve(method, request, lambda: handler(request))
+
+    def _extra_methods(self) -> dict[str, Callable[[wire.ApiRequest], dict[str, Any]]]:
+        """More methods, from the other halves of ``FakeSlack`` (``manifests.ManifestAPI``)."""
+        return {}
 
     def _client(self, request: wire.ApiRequest) -> FakeApp:
         client_id, client_secret = request.client_credentials()

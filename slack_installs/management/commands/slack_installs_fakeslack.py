@@ -76,6 +76,12 @@ class Command(BaseCommand):
             known.append("every Slack app in the database")
         self.stdout.write(self.style.SUCCESS(f"Fake Slack running at {fake.url}"))
         self.stdout.write(f"Knows: {', '.join(known) or 'no app yet (use --app)'}.")
+        issued = fake.issue_configuration_token()
+        self.stdout.write(
+            f"App configuration token of {issued.team_id} (for “Create on Slack” in the admin):\n"
+            f"    token:          {issued.token}\n"
+            f"    refresh token:  {issued.refresh_token}"
+        )
         self.stdout.write(
             "Point your site at it:\n"
             f'    SLACK_INSTALLS["SLACK_URL"] = "{fake.url}"\n'
