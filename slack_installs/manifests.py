@@ -24,12 +24,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import client
+from . import client, signin
 from .conf import app_settings
 from .exceptions import ConfigurationTokenError, ManifestError, SlackAPIError
 from .fields import has_stored_value
 from .models import LOOPBACK_HOSTS, ConfigurationToken, SlackApp, slack_id_shape, split_scopes
-from .tokens import _locked, is_due
+from .tokens import is_due, locked_row
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +124,12 @@ def build_manifest(app: SlackApp, *, base_url: str | None = None) -> dict[str, A
     callback = reverse("slack_installs:callback", kwargs={"slug": app.slug})
     events = reverse("slack_installs:events", kwargs={"slug": app.slug})
     bot_events = [*REQUIRED_EVENTS, *(ORG_EVENTS if app.org_deploy_enabled else ())]
+    redirect_urls = [app.redirect_uri or f"{base}{callback}"]
+    if app.sign_in_enabled:
+        # Sign in with Slack comes back to its own callback, with OpenID Connect's user scopes.
+        sign_in_callback = reverse("slack_installs:sign_in_callback", kwargs={"slug": app.slug})
+        redirect_urls.append(f"{base}{sign_in_callback}")
+        user_scopes += [scope for scope in signin.SCOPES if scope not in user_scopes]
     scopes: dict[str, list[str]] = {}
     if bot_scopes:
         scopes["bot"] = bot_scopes
@@ -139,7 +145,7 @@ def build_manifest(app: SlackApp, *, base_url: str | None = None) -> dict[str, A
             "bot_user": {"display_name": app.name[:DISPLAY_NAME_LIMIT], "always_online": False}
         }
     manifest["oauth_config"] = {
-        "redirect_urls": [app.redirect_uri or f"{base}{callback}"],
+        "redirect_urls": redirect_urls,
         "scopes": scopes,
     }
     manifest["settings"] = {
@@ -459,7 +465,7 @@ def rotate_configuration_token(
     access token Slack refused), only while the row still holds that one.
     """
     with transaction.atomic(using=router.db_for_write(ConfigurationToken)):
-        locked = _locked(ConfigurationToken.objects.all(), token.pk)
+        locked = locked_row(ConfigurationToken.objects.all(), token.pk)
         if not has_stored_value(locked, "refresh_token"):
             raise ConfigurationTokenError(
                 f"{locked} has no refresh token, so it cannot be renewed: paste a new "
@@ -536,7 +542,7 @@ def create_on_slack(app: SlackApp, *, base_url: str | None = None) -> SlackApp:
         answered = False
         try:
             with transaction.atomic(using=router.db_for_write(SlackApp)):
-                locked = _locked(SlackApp.objects.all(), app.pk)
+                locked = locked_row(SlackApp.objects.all(), app.pk)
                 if locked.app_id or locked.has_credentials:
                     raise ManifestError(f"{locked} is on Slack already: push its manifest instead.")
                 answer = client.apps_manifest_create(token, manifest=manifest)

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 # Slack's answer when a refresh token was already used or revoked: only a new install helps.
 REINSTALL_ERRORS = frozenset({"invalid_refresh_token"})
 
-_Row = TypeVar("_Row", bound=models.Model)  # any model with an updated_at (see _locked)
+_Row = TypeVar("_Row", bound=models.Model)  # any model with an updated_at (see locked_row)
 _T = TypeVar("_T")
 
 
@@ -321,7 +321,7 @@ def _reinstall_error(
     )
 
 
-def _locked(rows: models.QuerySet[_Row], pk: int) -> _Row:
+def locked_row(rows: models.QuerySet[_Row], pk: int) -> _Row:
     """The row ``pk`` of ``rows``, read under a lock held until the transaction ends.
 
     Call it first in the transaction, so no one else can refresh the token between our
@@ -350,7 +350,7 @@ def refresh_bot_token(installation: Installation) -> Installation:
     """
     failure: tuple[TokenRefreshError, SlackAPIError] | None = None
     with transaction.atomic(using=router.db_for_write(Installation)):
-        locked = _locked(Installation.objects.select_related("app"), installation.pk)
+        locked = locked_row(Installation.objects.select_related("app"), installation.pk)
         _check_bot_token(locked)
         # Whoever held the lock before us may have refreshed already.
         if not is_due(locked.bot_token_expires_at) or not has_stored_value(
@@ -386,7 +386,7 @@ def refresh_user_token(user_token: UserToken) -> UserToken:
     """Refresh a user token under a lock, unless another caller already did."""
     failure: tuple[TokenRefreshError, SlackAPIError] | None = None
     with transaction.atomic(using=router.db_for_write(UserToken)):
-        locked = _locked(UserToken.objects.select_related("installation__app"), user_token.pk)
+        locked = locked_row(UserToken.objects.select_related("installation__app"), user_token.pk)
         _check_user_token(locked)
         if not is_due(locked.expires_at) or not has_stored_value(locked, "refresh_token"):
             return locked

@@ -132,6 +132,17 @@ def test_the_manifest_matches_the_admin_row(new_app, base_url):
     }
 
 
+def test_sign_in_adds_its_callback_and_openid_scopes(new_app, base_url):
+    new_app.user_scopes = "search:read,email"
+    new_app.sign_in_enabled = True
+    oauth_config = manifests.build_manifest(new_app)["oauth_config"]
+    assert oauth_config["redirect_urls"] == [
+        f"{BASE}/slack/standup/oauth/callback/",
+        f"{BASE}/slack/standup/sign-in/callback/",
+    ]
+    assert oauth_config["scopes"]["user"] == ["search:read", "email", "openid", "profile"]
+
+
 def test_an_org_ready_app_with_rotation_follows_team_access(new_app, base_url):
     new_app.org_deploy_enabled = True
     new_app.token_rotation_enabled = True
