@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, OperationalError, router, transaction
 from django.db.models import Model
 from django.dispatch import Signal
@@ -46,7 +47,9 @@ from .models import (
     OAuthAttempt,
     SlackApp,
     UserToken,
+    missing_scopes,
     slack_id_shape,
+    split_scopes,
     web_url,
 )
 from .pipelines import run_pipelines
@@ -222,9 +225,10 @@ def claim_attempt(
         raise InvalidState("the callback carries no state")
     # Read where the attempt was written: a replica may not have it yet.
     attempts = OAuthAttempt.objects.using(router.db_for_write(OAuthAttempt))
-    attempt = attempts.filter(state_digest=digest(state)).first()
-    if attempt is None:
-        raise InvalidState("the state is unknown")
+    try:
+        attempt = attempts.get(state_digest=digest(state))  # unique: no ORDER BY to build
+    except OAuthAttempt.DoesNotExist:
+        raise InvalidState("the state is unknown") from None
     if attempt.app_id != app.pk:
         raise _refuse(attempt, "the state belongs to another app")
     if attempt.kind != kind:
@@ -620,6 +624,16 @@ def save_installation(
         )
     if user is not None:
         values["installed_by"] = user
+    user_token = authed_user.get("access_token")
+    has_user_token = bool(user_token and authed_user.get("id"))
+    # Scope drift against the app's scopes today, from what Slack just granted: no query,
+    # unless the app asks for user scopes and this answer holds no token of the installer's.
+    if has_user_token or not split_scopes(app.user_scopes):
+        granted_user_scopes = _text(authed_user, "scope", 5000) if has_user_token else ""
+        values["scopes_missing"] = bool(
+            missing_scopes(app.bot_scopes, values["bot_scopes"])
+            or missing_scopes(app.user_scopes, granted_user_scopes)
+        )
 
     installation = _upsert(
         Installation,
@@ -631,8 +645,8 @@ def save_installation(
         values,
     )
 
-    user_token = authed_user.get("access_token")
-    if user_token and authed_user.get("id"):
+    installation.app = app  # the caller's instance: no query when it is read again
+    if has_user_token:
         _upsert(
             UserToken,
             {"installation": installation, "slack_user_id": _text(authed_user, "id", 32)},
@@ -645,8 +659,9 @@ def save_installation(
                 **({"user": user} if user is not None else {}),
             },
         )
-    # Against the app's scopes today, now that the granted bot and user scopes are saved.
-    installation.update_scopes_missing()
+    if "scopes_missing" not in values:
+        # The installer's user token of an earlier install decides: read it, now it is saved.
+        installation.update_scopes_missing()
     return installation
 
 
@@ -666,8 +681,9 @@ def _upsert(model: type[ModelT], key: dict[str, Any], values: dict[str, Any]) ->
     """
     manager = model._default_manager.db_manager(router.db_for_write(model))
     rows = manager.select_for_update().filter(**key)
-    instance = rows.first()
-    if instance is None:
+    try:
+        instance = rows.get()  # the key is unique: no ORDER BY, one row or none
+    except ObjectDoesNotExist:
         try:
             with transaction.atomic(using=manager.db):
                 return manager.create(**key, **values)

@@ -129,10 +129,19 @@ def render_error(
 
 
 def _app_or_404(slug: str, *, active: bool = True) -> SlackApp:
-    app = SlackApp.objects.filter(slug=slug).first()
+    app = _app_by_slug(slug)
     if app is None or (active and not app.is_active):
         raise Http404("No such Slack app.")
     return app
+
+
+def _app_by_slug(slug: str) -> SlackApp | None:
+    # get(), not first(): a unique key needs no ORDER BY, and building one costs more than
+    # the query takes on the install path (python -m bench install_roundtrip).
+    try:
+        return SlackApp.objects.get(slug=slug)
+    except SlackApp.DoesNotExist:
+        return None
 
 
 @require_GET
@@ -218,7 +227,7 @@ def success_page_url(app: SlackApp, installation: Installation | None = None) ->
 def _app_named_in(request: HttpRequest) -> SlackApp | None:
     """The app of ``?app=<slug>``; anything but a slug names none (PostgreSQL refuses NUL)."""
     slug = request.GET.get("app", "")
-    return SlackApp.objects.filter(slug=slug).first() if slug_re.match(slug) else None
+    return _app_by_slug(slug) if slug_re.match(slug) else None
 
 
 def _org_wide_install(request: HttpRequest, app: SlackApp | None) -> Installation | None:

@@ -105,16 +105,16 @@ def test_a_workspace_created_by_a_concurrent_callback_is_updated_not_duplicated(
     from slack_installs import oauth
 
     winner = Installation.objects.create(app=app, team_id="T0001", team_name="Old name")
-    real_first = QuerySet.first
+    real_get = QuerySet.get
     calls = []
 
-    def first_misses_once(self):
+    def get_misses_once(self, *args, **kwargs):
         if self.model is Installation and not calls:
             calls.append(1)
-            return None  # as if the winner had not committed yet when we looked
-        return real_first(self)
+            raise Installation.DoesNotExist  # as if the winner had not committed when we looked
+        return real_get(self, *args, **kwargs)
 
-    monkeypatch.setattr(QuerySet, "first", first_misses_once)
+    monkeypatch.setattr(QuerySet, "get", get_misses_once)
     with transaction.atomic():
         saved = oauth.save_installation(app, slack_payloads.oauth_v2_access(team_name="New name"))
     assert calls == [1]
