@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.db import connections, models, router, transaction
@@ -27,6 +27,7 @@ from . import crypto
 from .conf import app_settings
 from .exceptions import DecryptionError
 from .fields import EncryptedTextField
+from .models import column_of
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -182,13 +183,6 @@ def _write(entry: EncryptedModel, updates: dict[Any, dict[str, str]], using: str
                 _update_each(cursor, connection, entry.model, names, rows)
 
 
-def _column(model: type[models.Model], name: str) -> str:
-    # ``name`` is one of EncryptedModel.fields, or the pk: a concrete field, with a column.
-    column = cast(EncryptedTextField, model._meta.get_field(name)).column
-    assert column is not None
-    return column
-
-
 def _update_from_arrays(
     cursor: CursorWrapper,
     connection: BaseDatabaseWrapper,
@@ -199,11 +193,11 @@ def _update_from_arrays(
     # One round trip per batch: the rows travel as arrays and are joined on the pk.
     quote = connection.ops.quote_name
     opts = model._meta
-    columns = [quote(_column(model, name)) for name in names]
+    columns = [quote(column_of(model, name)) for name in names]
     assignments = ", ".join(f"{column} = v.c{i}" for i, column in enumerate(columns))
     arrays = ", ".join(["%s::text[]"] * len(names))
     aliases = ", ".join(f"c{i}" for i in range(len(names)))
-    table, pk = quote(opts.db_table), quote(_column(model, opts.pk.name))
+    table, pk = quote(opts.db_table), quote(column_of(model, opts.pk.name))
     sql = (
         f"UPDATE {table} SET {assignments} "  # noqa: S608 (names quoted, values bound)
         f"FROM unnest(%s::{opts.pk.db_type(connection)}[], {arrays}) AS v(pk, {aliases}) "
@@ -225,10 +219,10 @@ def _update_each(
 ) -> None:
     quote = connection.ops.quote_name
     opts = model._meta
-    assignments = ", ".join(f"{quote(_column(model, name))} = %s" for name in names)
+    assignments = ", ".join(f"{quote(column_of(model, name))} = %s" for name in names)
     sql = (
         f"UPDATE {quote(opts.db_table)} SET {assignments} "  # noqa: S608 (names quoted)
-        f"WHERE {quote(_column(model, opts.pk.name))} = %s"
+        f"WHERE {quote(column_of(model, opts.pk.name))} = %s"
     )
     params = [[changed[name] for name in names] + [pk] for pk, changed in rows.items()]
     cursor.executemany(sql, params)

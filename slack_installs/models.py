@@ -7,7 +7,6 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-import django
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, URLValidator
@@ -22,7 +21,6 @@ from django.utils.translation import gettext_lazy as _
 from .fields import EncryptedTextField, has_stored_value
 
 # CheckConstraint's keyword: ``check`` until Django 5.1 renamed it ``condition``.
-CHECK = "condition" if django.VERSION >= (5, 1) else "check"
 
 SCOPES_VALIDATOR = RegexValidator(
     r"^([a-z][a-z0-9_.:\-]*(,[a-z][a-z0-9_.:\-]*)*)?$",
@@ -32,6 +30,16 @@ SCOPES_VALIDATOR = RegexValidator(
 
 def split_scopes(value: str) -> list[str]:
     return [scope for scope in (value or "").split(",") if scope]
+
+
+def column_of(model: type[models.Model], name: str) -> str:
+    """The database column of ``model``'s concrete field ``name`` (``"pk"``: its primary key),
+    for the few hand-written statements that name columns (tokens, keyrotation, compat)."""
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    column = getattr(field, "column", None)
+    if not isinstance(column, str):
+        raise TypeError(f"{model.__name__}.{name} is not a concrete field with a column")
+    return column
 
 
 def missing_scopes(wanted: str, granted: str) -> list[str]:
@@ -238,8 +246,8 @@ class SlackApp(models.Model):
         verbose_name_plural = _("Slack apps")
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(  # type: ignore[call-overload]
-                **{CHECK: ~models.Q(client_id="")}, name="slack_installs_client_id_not_blank"
+            models.CheckConstraint(
+                condition=~models.Q(client_id=""), name="slack_installs_client_id_not_blank"
             ),
         ]
 

@@ -15,7 +15,7 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import connections, models, router, transaction
 from django.db.models import ExpressionWrapper, F, Q
@@ -33,7 +33,7 @@ from .exceptions import (
     TokenRefreshError,
 )
 from .fields import has_stored_value
-from .models import Installation, SlackApp, UserToken, WorkspaceAccess
+from .models import Installation, SlackApp, UserToken, WorkspaceAccess, column_of
 
 if TYPE_CHECKING:
     from django.db.models.options import Options
@@ -163,7 +163,7 @@ def _bot_token_row(
     installations, slack_apps, access = Installation._meta, SlackApp._meta, WorkspaceAccess._meta
 
     def column(name: str, opts: Options[Any] = installations) -> str:
-        return quote(cast(models.Field, opts.get_field(name)).column)
+        return quote(column_of(opts.model, name))
 
     app_id, team, enterprise, expires = (
         column(name) for name in ("app", "team_id", "enterprise_id", "bot_token_expires_at")
@@ -172,7 +172,7 @@ def _bot_token_row(
     now = timezone.now()
     # Names are quoted from the models' _meta; every value is a parameter.
     select = (
-        f"SELECT {quote(installations.pk.column)}, {column('bot_token')}, {revoked} IS NULL, "  # noqa: S608
+        f"SELECT {quote(column_of(Installation, 'pk'))}, {column('bot_token')}, {revoked} IS NULL, "  # noqa: S608
         f"{column('bot_refresh_token')} IS NOT NULL "
         f"AND {expires} IS NOT NULL AND {expires} <= %s, "
         f"{column('needs_reinstall_at')} IS NOT NULL, {expires} > %s "
@@ -187,7 +187,7 @@ def _bot_token_row(
         of_app, app_param = f"{app_id} = %s", app.pk
     else:
         of_app = (
-            f"{app_id} = (SELECT {quote(slack_apps.pk.column)} "  # noqa: S608 (names quoted)
+            f"{app_id} = (SELECT {quote(column_of(SlackApp, 'pk'))} "  # noqa: S608 (names quoted)
             f"FROM {quote(slack_apps.db_table)} WHERE {column('slug', slack_apps)} = %s)"
         )
         app_param = app
@@ -215,7 +215,7 @@ def _bot_token_row(
     # workspace without an active install of its own: one UNION of both cost every
     # lookup more than this one costs the few (python -m bench token_lookup).
     org_wide = first(
-        f"{team} = '' AND {quote(installations.pk.column)} IN ("  # noqa: S608
+        f"{team} = '' AND {quote(column_of(Installation, 'pk'))} IN ("  # noqa: S608
         f"SELECT {column('installation', access)} FROM {quote(access.db_table)} "
         f"WHERE {column('team_id', access)} = %s "
         f"AND {column('granted_at', access)} IS NOT NULL "

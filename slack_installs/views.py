@@ -390,7 +390,7 @@ def sign_in(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 @never_cache
 def sign_in_callback(request: HttpRequest, slug: str) -> HttpResponse:
-    request.exception_reporter_filter = _NO_LOCALS  # type: ignore[attr-defined]
+    request.exception_reporter_filter = _NO_LOCALS  # type: ignore[attr-defined, unused-ignore]
     app = _sign_in_app_or_404(slug)
     flow = OAuthAttempt.Kind.SIGN_IN
     try:

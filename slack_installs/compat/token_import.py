@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
-from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 
-from slack_installs.models import Installation, SlackApp, UserToken
+from slack_installs.fields import has_stored_value
+from slack_installs.models import Installation, SlackApp, UserToken, column_of
 
 
 @dataclass(frozen=True)
@@ -63,15 +64,19 @@ def legacy_tables() -> list[LegacyTable]:
         try:
             model = config.get_model(model_name)
             user, token, extras = (
-                cast(models.Field, model._meta.get_field(name)).column
-                for name in (user_field, "access_token", "extras")
+                column_of(model, name) for name in (user_field, "access_token", "extras")
             )
         except (LookupError, FieldDoesNotExist):
             continue  # a release without this model, or without extras (nothing to map)
         opts = model._meta
         found.append(
             LegacyTable(
-                opts.db_table, user, opts.pk.column, token, extras, router.db_for_read(model)
+                opts.db_table,
+                user,
+                column_of(model, "pk"),
+                token,
+                extras,
+                router.db_for_read(model),
             )
         )
     return found
@@ -212,12 +217,12 @@ def _fill_in(installation: Installation, extras: dict[str, Any], slack_user_id: 
     if not installation.team_name and extras.get("team_name"):
         installation.team_name = str(extras["team_name"])[:200]
         changed = True
-    if installation.bot_token is None and bot.get("bot_access_token"):
+    if not has_stored_value(installation, "bot_token") and bot.get("bot_access_token"):
         installation.bot_token = str(bot["bot_access_token"])
         installation.bot_user_id = str(bot.get("bot_user_id") or "")[:32]
         installation.installer_user_id = slack_user_id
         changed = True
-    if installation.incoming_webhook_url is None and webhook.get("url"):
+    if not has_stored_value(installation, "incoming_webhook_url") and webhook.get("url"):
         installation.incoming_webhook_url = str(webhook["url"])
         installation.incoming_webhook_channel = str(webhook.get("channel") or "")[:200]
         installation.incoming_webhook_channel_id = str(webhook.get("channel_id") or "")[:32]

@@ -12,7 +12,6 @@ from django.db import migrations, models
 import slack_installs.fields
 import slack_installs.models
 
-CHECK = "condition" if django.VERSION >= (5, 1) else "check"
 
 
 def blank_client_ids_to_null(apps: Any, schema_editor: Any) -> None:
@@ -145,8 +144,8 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name="slackapp",
-            constraint=models.CheckConstraint(  # type: ignore[call-overload]
-                **{CHECK: ~models.Q(client_id="")}, name="slack_installs_client_id_not_blank"
+            constraint=models.CheckConstraint(
+                condition=~models.Q(client_id=""), name="slack_installs_client_id_not_blank"
             ),
         ),
     ]
