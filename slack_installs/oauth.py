@@ -458,6 +458,23 @@ def send_robustly(signal: Signal, *, name: str, flow: str, app: SlackApp, **kwar
             )
 
 
+@sensitive_variables()  # tokens and secrets stay out of error reports
+def exchange_code(
+    exchange: Callable[..., dict[str, Any]], app: SlackApp, attempt: OAuthAttempt, code: str
+) -> dict[str, Any]:
+    """Trade the claimed ``attempt``'s ``code`` with ``exchange`` (``client.oauth_v2_access``
+    for installs, ``client.openid_connect_token`` for sign-in): the app's credentials, the
+    attempt's redirect URI, and the attempt's own PKCE verifier (Slack saw its challenge,
+    whatever ``use_pkce`` says by now)."""
+    return exchange(
+        client_id=app.client_id or "",
+        client_secret=app.client_secret,
+        code=code,
+        redirect_uri=attempt.redirect_uri,
+        code_verifier=attempt.code_verifier,
+    )
+
+
 @sensitive_variables("api_data")
 def _exchange_and_save(
     request: HttpRequest, app: SlackApp, attempt: OAuthAttempt
@@ -469,14 +486,7 @@ def _exchange_and_save(
     code = request.GET["code"]
 
     try:
-        api_data = client.oauth_v2_access(
-            client_id=app.client_id or "",
-            client_secret=app.client_secret,
-            code=code,
-            redirect_uri=attempt.redirect_uri,
-            # The attempt's own: Slack saw its challenge, whatever use_pkce says by now.
-            code_verifier=attempt.code_verifier,
-        )
+        api_data = exchange_code(client.oauth_v2_access, app, attempt, code)
     except SlackAPIError as exc:
         finish_attempt(attempt, OAuthAttempt.Status.FAILED, error=exc.code)
         return InstallOutcome(attempt=attempt, error=exc.code)

@@ -47,6 +47,7 @@ from .oauth import (
     callback_error,
     claim_attempt,
     digest,
+    exchange_code,
     fail_attempt,
     finish_attempt,
     send_robustly,
@@ -485,13 +486,7 @@ def _sign_in(request: HttpRequest, app: SlackApp, attempt: OAuthAttempt) -> Sign
         return _fail(attempt, error)
     code = request.GET["code"]
     try:
-        answer = client.openid_connect_token(
-            client_id=app.client_id or "",
-            client_secret=app.client_secret,
-            code=code,
-            redirect_uri=attempt.redirect_uri,
-            code_verifier=attempt.code_verifier,
-        )
+        answer = exchange_code(client.openid_connect_token, app, attempt, code)
     except SlackAPIError as exc:
         return _fail(attempt, exc.code)
     try:

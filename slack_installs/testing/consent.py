@@ -76,7 +76,9 @@ class ConsentPages:
         keys = [workspace.key for workspace in self.workspaces]
         return team if team in keys else keys[0]
 
-    def _authorize(self, params: dict[str, Any], decision: str | None) -> wire.Answer:
+    def _client_and_redirect(self, params: dict[str, Any]) -> tuple[Any, str] | wire.Answer:
+        """The app of ``client_id`` and the ``redirect_uri`` to send the browser back to, or
+        Slack's error page when either is wrong (the install and sign-in pages alike)."""
         client_id = str(params.get("client_id") or "")
         app = self.app(client_id)
         if app is None:
@@ -92,6 +94,13 @@ class ConsentPages:
         problem = self._redirect_problem(redirect_uri)
         if problem:
             return wire.html_answer(pages.error_page("Invalid redirect_uri", problem), 400)
+        return app, redirect_uri
+
+    def _authorize(self, params: dict[str, Any], decision: str | None) -> wire.Answer:
+        checked = self._client_and_redirect(params)
+        if isinstance(checked, wire.Answer):
+            return checked
+        app, redirect_uri = checked
         bot_scopes = wire.split_scopes(params.get("scope"))
         user_scopes = wire.split_scopes(params.get("user_scope"))
         if not bot_scopes and not user_scopes:

@@ -137,7 +137,7 @@ class OpenIDConnect:
     _access_token: Callable[[wire.ApiRequest], IssuedToken]
     _serve: Callable[..., wire.Answer]
     _redirect: Callable[[str], wire.Answer]
-    _redirect_problem: Callable[[str], str]
+    _client_and_redirect: Callable[[dict[str, Any]], tuple[Any, str] | wire.Answer]
 
     oidc_issuer = "https://slack.com"  # Slack's; a test may set the fake's own
 
@@ -244,20 +244,10 @@ class OpenIDConnect:
         return self._sign_in_users.get(workspace.key) or default_user(workspace)
 
     def _sign_in_authorize(self, params: dict[str, Any], decision: str | None) -> wire.Answer:
-        client_id = str(params.get("client_id") or "")
-        app = self.app(client_id)
-        if app is None:
-            return wire.html_answer(
-                pages.error_page(
-                    "Invalid client_id parameter",
-                    f"No Slack app has the client id {client_id!r}.",
-                ),
-                400,
-            )
-        redirect_uri = str(params.get("redirect_uri") or "")
-        problem = self._redirect_problem(redirect_uri)
-        if problem:
-            return wire.html_answer(pages.error_page("Invalid redirect_uri", problem), 400)
+        checked = self._client_and_redirect(params)
+        if isinstance(checked, wire.Answer):
+            return checked
+        app, redirect_uri = checked
         scopes = wire.split_scopes(params.get("scope"))
         if params.get("response_type") != "code" or "openid" not in scopes:
             return wire.html_answer(
