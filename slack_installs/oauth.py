@@ -286,12 +286,23 @@ def authorize_url(
         "redirect_uri": redirect_uri,
         "state": state,
     }
+    return slack_authorize_url(
+        "/oauth/v2/authorize", params, team=team, code_challenge=code_challenge
+    )
+
+
+def slack_authorize_url(
+    path: str, params: dict[str, Any], *, team: str = "", code_challenge: str = ""
+) -> str:
+    """Slack's authorize page at ``path`` with ``params``, plus ``team`` and PKCE's S256
+    ``code_challenge`` when given: the install and sign-in pages take them alike."""
+    params = dict(params)
     if team:
         params["team"] = team
     if code_challenge:
         params["code_challenge"] = code_challenge
         params["code_challenge_method"] = "S256"
-    return f"{app_settings.SLACK_URL}/oauth/v2/authorize?{urlencode(params)}"
+    return f"{app_settings.SLACK_URL}{path}?{urlencode(params)}"
 
 
 def _cookie_is_secure(request: HttpRequest) -> bool:

@@ -18,7 +18,6 @@ import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 import jwt
 from django.conf import settings
@@ -51,6 +50,7 @@ from .oauth import (
     fail_attempt,
     finish_attempt,
     send_robustly,
+    slack_authorize_url,
 )
 from .signals import user_signed_in_with_slack
 
@@ -102,12 +102,9 @@ def authorize_url(
         "state": state,
         "nonce": nonce,
     }
-    if team:
-        params["team"] = team
-    if code_challenge:
-        params["code_challenge"] = code_challenge
-        params["code_challenge_method"] = "S256"
-    return f"{app_settings.SLACK_URL}/openid/connect/authorize?{urlencode(params)}"
+    return slack_authorize_url(
+        "/openid/connect/authorize", params, team=team, code_challenge=code_challenge
+    )
 
 
 def start_sign_in(

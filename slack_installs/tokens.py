@@ -172,7 +172,7 @@ def _bot_token_row(
     now = timezone.now()
     # Names are quoted from the models' _meta; every value is a parameter.
     select = (
-        f"SELECT {quote(column_of(Installation, 'pk'))}, {column('bot_token')}, {revoked} IS NULL, "  # noqa: S608
+        f"SELECT {column('pk')}, {column('bot_token')}, {revoked} IS NULL, "  # noqa: S608
         f"{column('bot_refresh_token')} IS NOT NULL "
         f"AND {expires} IS NOT NULL AND {expires} <= %s, "
         f"{column('needs_reinstall_at')} IS NOT NULL, {expires} > %s "
@@ -187,7 +187,7 @@ def _bot_token_row(
         of_app, app_param = f"{app_id} = %s", app.pk
     else:
         of_app = (
-            f"{app_id} = (SELECT {quote(column_of(SlackApp, 'pk'))} "  # noqa: S608 (names quoted)
+            f"{app_id} = (SELECT {column('pk', slack_apps)} "  # noqa: S608 (names quoted)
             f"FROM {quote(slack_apps.db_table)} WHERE {column('slug', slack_apps)} = %s)"
         )
         app_param = app
@@ -215,7 +215,7 @@ def _bot_token_row(
     # workspace without an active install of its own: one UNION of both cost every
     # lookup more than this one costs the few (python -m bench token_lookup).
     org_wide = first(
-        f"{team} = '' AND {quote(column_of(Installation, 'pk'))} IN ("  # noqa: S608
+        f"{team} = '' AND {column('pk')} IN ("  # noqa: S608
         f"SELECT {column('installation', access)} FROM {quote(access.db_table)} "
         f"WHERE {column('team_id', access)} = %s "
         f"AND {column('granted_at', access)} IS NOT NULL "
