@@ -72,8 +72,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "import_export",
+    "django_tasks_db",
     "slack_installs",
 ]
+
+# Background work (slack_installs.tasks) goes to the database backend of django-tasks-db;
+# `make demo` runs its worker (manage.py db_worker) beside the site.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

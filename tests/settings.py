@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import django
+
 from demo_site.settings import *  # noqa: F403
 
 SLACK_INSTALLS = {
@@ -12,6 +14,18 @@ SLACK_INSTALLS = {
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# Tasks run where they are enqueued, unless a test picks the database backend itself.
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django.tasks.backends.immediate.ImmediateBackend"
+            if django.VERSION >= (6, 0)
+            else "django_tasks.backends.immediate.ImmediateBackend"
+        )
+    },
+    "database": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+}
 
 # A second database for tests/test_routing.py, which routes the app's models there.
 # pytest-django creates test databases only for the aliases the collected tests ask for,
