@@ -72,8 +72,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "import_export",
-    "django_tasks_db",
     "slack_installs",
+    "django_tasks_db",
 ]
 
 # Background work (slack_installs.tasks) goes to the database backend of django-tasks-db;

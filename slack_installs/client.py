@@ -48,6 +48,18 @@ def _retry_after(response: requests.Response) -> int | None:
         return None
 
 
+# Answers asking us to slow down; a 429 says for how long (Retry-After).
+RATE_LIMITED = frozenset({"ratelimited"})
+DEFAULT_RETRY_AFTER = 1  # seconds, when a 429 says nothing
+
+
+def retry_wait(exc: SlackAPIError) -> float | None:
+    """Seconds to wait before calling again after a rate limit, or None for other errors."""
+    if exc.status != 429 and exc.code not in RATE_LIMITED:
+        return None
+    return float(exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER)
+
+
 @sensitive_variables()  # tokens and secrets stay out of error reports
 def _send(http_method: str, url: str, *, method: str, **request_args: Any) -> requests.Response:
     """Send one request with the timeout; a failure or an HTTP error is a ``SlackAPIError``."""

@@ -34,9 +34,6 @@ logger = logging.getLogger(__name__)
 
 # auth.test's answers meaning the bot token is dead for good.
 DEAD_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactive"})
-# Answers asking us to slow down; a 429 says for how long (Retry-After).
-RATE_LIMITED = frozenset({"ratelimited"})
-DEFAULT_RETRY_AFTER = 1  # seconds, when a 429 says nothing
 RATE_LIMIT_RETRIES = 3  # per installation
 MAX_WAIT = 300  # seconds the command waits at most for one Retry-After
 BATCH_SIZE = 500
@@ -163,7 +160,7 @@ def check_installation(
         except SlackAPIError as exc:
             if exc.code in DEAD_ERRORS:
                 return _dead(installation, exc.code, dry_run=dry_run, outcome=outcome)
-            wait = _retry_wait(exc)
+            wait = client.retry_wait(exc)
             if wait is not None and retries < RATE_LIMIT_RETRIES and wait <= max_wait:
                 retries += 1
                 (time.sleep if sleep is None else sleep)(wait)  # as Slack said: not earlier
@@ -174,13 +171,6 @@ def check_installation(
     if not dry_run:
         Installation.objects.filter(pk=installation.pk).update(checked_at=timezone.now())
     return outcome(ALIVE)
-
-
-def _retry_wait(exc: SlackAPIError) -> float | None:
-    """Seconds to wait before calling again after a rate limit, or None for other errors."""
-    if exc.status != 429 and exc.code not in RATE_LIMITED:
-        return None
-    return float(exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER)
 
 
 @sensitive_variables()  # tokens and secrets stay out of error reports

@@ -244,30 +244,57 @@ def rotate_model(
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}")
     using = using or router.db_for_write(entry.model)
-    active = app_settings.ACTIVE_KEY_ID
-    pending = stale_rows(entry, key_ids=[active], using=using).order_by("pk")
-    report = ModelRotation(label=entry.label, total=pending.count())
+    report = ModelRotation(label=entry.label, total=_pending(entry, using).count())
     last_pk: Any = None
     while True:
-        window = pending if last_pk is None else pending.filter(pk__gt=last_pk)
-        with transaction.atomic(using=using):
-            selected = window if dry_run else window.select_for_update()
-            rows = list(selected.values_list("pk", *entry.fields)[:batch_size])
-            if not rows:
-                break
-            updates = {}
-            for row in rows:
-                changed = _reencrypt_row(entry, row, active, report, dry_run=dry_run)
-                if changed:
-                    updates[row[0]] = changed
-                    report.values_reencrypted += len(changed)
-            if updates and not dry_run:
-                _write(entry, updates, using)
-        last_pk = rows[-1][0]
-        report.done += len(rows)
+        last_pk = rotate_batch(
+            entry, report, after_pk=last_pk, batch_size=batch_size, dry_run=dry_run, using=using
+        )
+        if last_pk is None:
+            break
         if on_batch is not None:
             on_batch(report)
     return report
+
+
+def _pending(entry: EncryptedModel, using: str) -> models.QuerySet[Any]:
+    return stale_rows(entry, key_ids=[app_settings.ACTIVE_KEY_ID], using=using).order_by("pk")
+
+
+def rotate_batch(
+    entry: EncryptedModel,
+    report: ModelRotation,
+    *,
+    after_pk: Any = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    dry_run: bool = False,
+    using: str | None = None,
+) -> Any:
+    """Re-encrypt one batch of ``entry``'s stale rows after ``after_pk``, in one transaction;
+    add it to ``report``. Returns the batch's last primary key, or None when none was left
+    (the next batch starts after it: ``slack_installs.tasks.rotate_keys`` runs one per task).
+    """
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}")
+    using = using or router.db_for_write(entry.model)
+    active = app_settings.ACTIVE_KEY_ID
+    pending = _pending(entry, using)
+    window = pending if after_pk is None else pending.filter(pk__gt=after_pk)
+    with transaction.atomic(using=using):
+        selected = window if dry_run else window.select_for_update()
+        rows = list(selected.values_list("pk", *entry.fields)[:batch_size])
+        if not rows:
+            return None
+        updates = {}
+        for row in rows:
+            changed = _reencrypt_row(entry, row, active, report, dry_run=dry_run)
+            if changed:
+                updates[row[0]] = changed
+                report.values_reencrypted += len(changed)
+        if updates and not dry_run:
+            _write(entry, updates, using)
+    report.done += len(rows)
+    return rows[-1][0]
 
 
 def rotate_keys(

@@ -310,7 +310,8 @@ def test_the_command_reports_skips_and_shows_progress_on_a_terminal(fake_slack, 
     fake_installs("T0GLOBEX01")
     fake_slack.fail_auth_test(acme.bot_token, status=503)
     out, err = run_command(tty=True)
-    assert "\r  1/2 checked" in out and "\r  2/2 checked" in out
+    assert "] 1/2 checked" in out and "] 2/2 checked" in out  # the bar, redrawn in place
+    assert "\r\033[K[" in out
     assert "Checked 2: 1 alive, 0 revoked, 1 skipped." in out
     assert "http_error: 1" in out  # by reason
     assert "Skipped: Acme Corp" in err

@@ -238,6 +238,9 @@ def test_batch_size_is_checked(db):
         call_command("slack_installs_rotate_keys", "--batch-size", "0")
 
 
+# Since Django 6.1.3, checks run without a database still hand every configured alias to the
+# model checks (JSONField asks each database whether it supports JSON): the routed one too.
+@pytest.mark.django_db(databases=["default", "routed"])
 def test_verify_exits_non_zero_while_an_old_key_is_in_use(populated, settings, capsys, monkeypatch):
     use_keys(settings, "k2", k1=K1, k2=K2)
     # run_from_argv closes every connection when done; the test's own must stay open.
@@ -286,6 +289,9 @@ def w002(**kwargs):
     return [m for m in checks.run_checks(**kwargs) if m.id == "slack_installs.W002"]
 
 
+# Since Django 6.1.3, checks run without a database still hand every configured alias to the
+# model checks (JSONField asks each database whether it supports JSON): the routed one too.
+@pytest.mark.django_db(databases=["default", "routed"])
 def test_w002_warns_about_values_under_a_dropped_key(populated, settings):
     assert w002(databases=["default"]) == []
     use_keys(settings, "k2", k2=K2)

@@ -320,7 +320,7 @@ def test_command_refreshes_every_due_token(slack_app, mocked_slack):
         ),
     )
     out = StringIO()
-    call_command("slack_installs_refresh_tokens", stdout=out)
+    call_command("slack_installs_refresh_tokens", verbosity=2, stdout=out)
 
     assert len(mocked_slack.calls) == 2
     assert Installation.objects.get(pk=due.pk).bot_token == "xoxb-a2"

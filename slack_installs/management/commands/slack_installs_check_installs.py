@@ -7,6 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from slack_installs import health
+from slack_installs.management.enqueue import background_task, enqueued
+from slack_installs.management.progress import Progress
 from slack_installs.models import SlackApp
 
 
@@ -25,23 +27,31 @@ class Command(BaseCommand):
             action="store_true",
             help="Call auth.test and say what would be revoked; change nothing.",
         )
+        parser.add_argument(
+            "--enqueue",
+            action="store_true",
+            help="Hand the check to the TASKS backend (slack_installs.tasks.check_installations).",
+        )
 
-    def handle(self, *args: Any, app: str | None, dry_run: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, app: str | None, dry_run: bool, enqueue: bool, **options: Any
+    ) -> None:
         if app is not None and not SlackApp.objects.filter(slug=app).exists():
             raise CommandError(f"No Slack app with slug {app!r}.")
+        if enqueue:
+            task = background_task("check_installations")
+            self.stdout.write(enqueued(task, app=app, dry_run=dry_run))
+            return
         self.dry_run = dry_run
-        self.total = health.installations_to_check(app=app).count()
-        self.done = 0
-        # Progress only on a terminal; a log (cron) gets the outcomes and the summary.
-        self.show_progress = self.stdout.isatty()
+        total = health.installations_to_check(app=app).count()
+        self.progress = Progress(self.stdout, total, "checked", every=health.BATCH_SIZE)
         self.stdout.write(
-            f"{'Dry run: ' if dry_run else ''}checking {self.total} active installations"
+            f"{'Dry run: ' if dry_run else ''}checking {total} active installations"
             + (f" of {app!r}" if app else "")
             + " with auth.test"
         )
         summary = health.check_installations(app=app, dry_run=dry_run, on_outcome=self.show)
-        if self.show_progress:
-            self.stdout.write("")  # end the progress line
+        self.progress.finish()
         revoked = "would be revoked" if dry_run else "revoked"
         self.stdout.write(
             self.style.SUCCESS(
@@ -54,18 +64,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Skipped (Slack decided nothing; run again later): {reasons}")
 
     def show(self, outcome: health.CheckOutcome) -> None:
-        self.done += 1
         if outcome.result == health.REVOKED:
             verb = "Would revoke" if self.dry_run else "Revoked"
-            self.clear_progress()
-            self.stdout.write(self.style.WARNING(f"{verb}: {outcome.label} ({outcome.error})"))
+            self.progress.note(self.style.WARNING(f"{verb}: {outcome.label} ({outcome.error})"))
         elif outcome.result == health.SKIPPED:
-            self.clear_progress()
-            self.stderr.write(f"Skipped: {outcome.label} ({outcome.error})")
-        if self.show_progress:
-            self.stdout.write(f"\r  {self.done}/{self.total} checked", ending="")
-            self.stdout.flush()
-
-    def clear_progress(self) -> None:
-        if self.show_progress:
-            self.stdout.write("\r\033[K", ending="")
+            self.progress.note(f"Skipped: {outcome.label} ({outcome.error})", stream=self.stderr)
+        self.progress.advance()

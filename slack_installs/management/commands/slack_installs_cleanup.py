@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from slack_installs.cleanup import cleanup_attempts
+from slack_installs.management.enqueue import background_task, enqueued
 
 
 class Command(BaseCommand):
@@ -25,10 +26,21 @@ class Command(BaseCommand):
             help="Keep attempts this many days "
             "(default: SLACK_INSTALLS['ATTEMPT_RETENTION_DAYS'], 90 unless set).",
         )
+        parser.add_argument(
+            "--enqueue",
+            action="store_true",
+            help="Hand the cleanup to the TASKS backend (slack_installs.tasks.cleanup_attempts).",
+        )
 
-    def handle(self, *args: Any, dry_run: bool, days: int | None, **options: Any) -> None:
+    def handle(
+        self, *args: Any, dry_run: bool, days: int | None, enqueue: bool, **options: Any
+    ) -> None:
         if days is not None and days < 0:
             raise CommandError("--days must be 0 or more.")
+        if enqueue:
+            task = background_task("cleanup_attempts")
+            self.stdout.write(enqueued(task, retention_days=days, dry_run=dry_run))
+            return
         result = cleanup_attempts(retention_days=days, dry_run=dry_run)
         verb = "Would delete" if dry_run else "Deleted"
         style = self.style.NOTICE if dry_run else self.style.SUCCESS

@@ -9,6 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from slack_installs import keyrotation
 from slack_installs.conf import app_settings
+from slack_installs.management.enqueue import background_task, enqueued
+from slack_installs.management.progress import Progress
 
 
 class Command(BaseCommand):
@@ -33,6 +35,12 @@ class Command(BaseCommand):
             help="Print how many values use each key id; exit 1 while any uses another key "
             "than ACTIVE_KEY_ID.",
         )
+        mode.add_argument(
+            "--enqueue",
+            action="store_true",
+            help="Hand the rotation to the TASKS backend (slack_installs.tasks.rotate_keys): "
+            "each batch its own task, the next enqueued when one is done.",
+        )
         parser.add_argument(
             "--database",
             help="Database alias to work on (default: the one the routers pick for each model).",
@@ -44,6 +52,7 @@ class Command(BaseCommand):
         batch_size: int,
         dry_run: bool,
         verify: bool,
+        enqueue: bool,
         database: str,
         **options: Any,
     ) -> None:
@@ -52,6 +61,11 @@ class Command(BaseCommand):
             return
         if not 1 <= batch_size <= keyrotation.MAX_BATCH_SIZE:
             raise CommandError(f"--batch-size must be between 1 and {keyrotation.MAX_BATCH_SIZE}.")
+        if enqueue:
+            if database:
+                raise CommandError("--enqueue works on the routers' databases: drop --database.")
+            self.stdout.write(enqueued(background_task("rotate_keys"), batch_size=batch_size))
+            return
         self.rotate(batch_size, dry_run=dry_run, using=database)
 
     def rotate(self, batch_size: int, *, dry_run: bool, using: str | None) -> None:
@@ -60,6 +74,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{'Dry run: ' if dry_run else ''}rotating to key {active!r}")
         undecryptable = 0
         for entry in keyrotation.encrypted_models():
+            self.progress: Progress | None = None
             report = keyrotation.rotate_model(
                 entry,
                 batch_size=batch_size,
@@ -67,6 +82,8 @@ class Command(BaseCommand):
                 using=using,
                 on_batch=self.show_progress,
             )
+            if self.progress is not None:
+                self.progress.finish()
             for problem in report.undecryptable:
                 self.stderr.write(f"Cannot decrypt {problem}; left untouched.")
             undecryptable += len(report.undecryptable)
@@ -84,7 +101,9 @@ class Command(BaseCommand):
             )
 
     def show_progress(self, report: keyrotation.ModelRotation) -> None:
-        self.stdout.write(f"  {report.label}: {report.done}/{report.total} rows")
+        if self.progress is None:
+            self.progress = Progress(self.stdout, report.total, "rows", every=1, label=report.label)
+        self.progress.advance(report.done - self.progress.done)
 
     def verify(self, using: str | None) -> None:
         active = app_settings.ACTIVE_KEY_ID
