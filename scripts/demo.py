@@ -5,8 +5,10 @@ set), creates a superuser and prints its login, creates two demo Slack apps (one
 them with Sign in with Slack),
 starts a fake Slack on a thread of this process and the Django dev server as a
 child process pointed at it, and prints the URL and an app configuration token of
-the fake Slack (add it in the admin, then "Create on Slack" a third app). Ctrl-C
-stops both.
+the fake Slack (add it in the admin, then "Create on Slack" a third app). Background
+work (``slack_installs.tasks``, e.g. ``manage.py slack_installs_refresh_tokens --enqueue``)
+goes to django-tasks-db's database backend, whose worker (``manage.py db_worker``) runs
+as another child process. Ctrl-C stops them all.
 
 Environment (all optional):
   DEMO_HOST / DEMO_PORT              the site (default 127.0.0.1:8000)
@@ -259,6 +261,12 @@ def main() -> int:
         cwd=ROOT,
         env=site_env,
     )
+    # The tasks' worker, on the same database and the same (fake) Slack as the site.
+    worker = subprocess.Popen(  # noqa: S603 (our own manage.py)
+        [sys.executable, str(ROOT / "manage.py"), "db_worker", "--no-reload", "--verbosity", "0"],
+        cwd=ROOT,
+        env=site_env,
+    )
     try:
         if not wait_until_up(site + "/", server):
             print("The Django dev server did not start; see its output above.")
@@ -268,6 +276,7 @@ def main() -> int:
         print(f"    Site:        {site}/")
         print(f"    Admin:       {site}/admin/   user: {username}   password: {password}")
         print(f"    Apps:        {apps_line}")
+        print("    Tasks:       the database backend, its worker running (manage.py db_worker)")
         if fake is not None:
             print(f"    Fake Slack:  {fake.url}/")
             print("\n".join(configuration_token_lines(fake)))
@@ -285,6 +294,7 @@ def main() -> int:
         print("\nStopping ...")
         return 0
     finally:
+        stop(worker)
         stop(server)
         if fake is not None:
             fake.stop()

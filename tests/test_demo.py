@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import queue
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -167,6 +169,36 @@ def test_the_demo_runs_an_install_end_to_end_and_stops_on_ctrl_c(tmp_path):
         assert "Acme Corp" in browser.get(f"{site}/", timeout=10).text
         # The welcome-message step posted through the fake Slack.
         assert "Thanks for installing Standup Bot" in requests.get(f"{fake}/", timeout=10).text
+
+        # Background work: enqueued by a command, run by the demo's worker against the fake
+        # Slack (auth.test marks the installation checked).
+        task_env = dict(env, SLACK_URL=fake, SLACK_API_URL=f"{fake}/api")
+        enqueued = subprocess.run(
+            [sys.executable, "manage.py", "slack_installs_check_installs", "--enqueue"],
+            cwd=ROOT,
+            env=task_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "Enqueued check_installations on the 'default' tasks backend" in enqueued.stdout
+        assert "Tasks:       the database backend, its worker running" in text
+        database = sqlite3.connect(tmp_path / "demo.sqlite3")
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                rows = database.execute(
+                    "SELECT status, return_value FROM django_tasks_database_dbtaskresult"
+                ).fetchall()
+                if rows and rows[0][0] == "SUCCESSFUL" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            assert rows and rows[0][0] == "SUCCESSFUL", rows
+            assert json.loads(rows[0][1])["alive"] == 1
+            checked = database.execute("SELECT checked_at FROM slack_installs_installation")
+            assert checked.fetchone()[0] is not None
+        finally:
+            database.close()
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
