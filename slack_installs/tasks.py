@@ -20,27 +20,31 @@ token or a secret.
 
 from __future__ import annotations
 
+import importlib
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
 from . import cleanup, health, keyrotation, tokens
 
+# The framework's module: Django 6's own, or on Django 5.2 its backport (same API).
 try:
-    from django.tasks import task
-    from django.tasks.backends.immediate import ImmediateBackend
-except ImportError:  # Django 5.2
+    _framework = importlib.import_module("django.tasks")
+except ImportError:
     try:
-        from django_tasks import task  # type: ignore[no-redef,assignment,import-not-found,unused-ignore]
-        from django_tasks.backends.immediate import (  # type: ignore[no-redef,assignment,import-not-found,unused-ignore]
-            ImmediateBackend,
-        )
+        _framework = importlib.import_module("django_tasks")
     except ImportError as exc:
         raise ImproperlyConfigured(
             "slack_installs.tasks needs Django 6's django.tasks or, on Django 5.2, its "
             "backport: pip install 'django-slack-installs[tasks]'."
         ) from exc
+# Typed loosely on purpose: the stubs of Django 5.2 know neither module.
+task: Callable[..., Any] = _framework.task
+ImmediateBackend: type = importlib.import_module(
+    f"{_framework.__name__}.backends.immediate"
+).ImmediateBackend
 
 __all__ = [
     "check_installations",
@@ -95,7 +99,11 @@ def check_installations(app: str | None = None, dry_run: bool = False) -> dict[s
     }
 
 
-@task(takes_context=True)
+# A task handed its TaskContext first: which backend (and queue) is running it.
+task_with_context: Callable[[Callable[..., Any]], Any] = task(takes_context=True)
+
+
+@task_with_context
 def rotate_keys(
     context: Any,
     model: str = "",

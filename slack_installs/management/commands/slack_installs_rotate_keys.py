@@ -74,7 +74,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{'Dry run: ' if dry_run else ''}rotating to key {active!r}")
         undecryptable = 0
         for entry in keyrotation.encrypted_models():
-            self.progress: Progress | None = None
+            self.progress: Progress | None = None  # made at the first batch, which knows the total
             report = keyrotation.rotate_model(
                 entry,
                 batch_size=batch_size,
@@ -82,8 +82,7 @@ class Command(BaseCommand):
                 using=using,
                 on_batch=self.show_progress,
             )
-            if self.progress is not None:
-                self.progress.finish()
+            self.end_progress()
             for problem in report.undecryptable:
                 self.stderr.write(f"Cannot decrypt {problem}; left untouched.")
             undecryptable += len(report.undecryptable)
@@ -99,6 +98,10 @@ class Command(BaseCommand):
                 "if their key id is missing from ENCRYPTION_KEYS, add it back and run again.",
                 returncode=1,
             )
+
+    def end_progress(self) -> None:
+        if self.progress is not None:
+            self.progress.finish()
 
     def show_progress(self, report: keyrotation.ModelRotation) -> None:
         if self.progress is None:
