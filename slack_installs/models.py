@@ -587,6 +587,7 @@ class InstallationEvent(models.Model):
         verbose_name = _("installation event")
         verbose_name_plural = _("installation events")
         ordering = ["-at", "-pk"]
+        default_permissions = ("view",)  # append-only: nobody adds, changes or deletes one
         indexes = [
             # The overview's installs and uninstalls per week: a range of at per app.
             models.Index(fields=["app", "at"], name="slack_installs_event_at_idx"),

@@ -104,6 +104,7 @@ class Migration(migrations.Migration):
                 "verbose_name": "installation event",
                 "verbose_name_plural": "installation events",
                 "ordering": ["-at", "-pk"],
+                "default_permissions": ("view",),
                 "indexes": [models.Index(fields=["app", "at"], name="slack_installs_event_at_idx")],
             },
         ),
