@@ -50,6 +50,7 @@ from .models import (
 from .pipelines import unregistered_steps
 from .resources import InstallationResource, OAuthAttemptResource
 from .revocation import revoke_installation
+from .tokens import due_bot_tokens
 
 
 def presence_hint(instance: Any, attname: str) -> str:
@@ -254,6 +255,22 @@ class ScopesFilter(ChoiceFilter):
     }
 
 
+class TokenFilter(admin.SimpleListFilter):
+    """Installations whose rotating bot token is due for a refresh (``tokens.due_bot_tokens``,
+    as the overview counts them)."""
+
+    title = _("bot token")
+    parameter_name = "token"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("due", _("due for refresh"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() != "due":
+            return queryset
+        return queryset.filter(pk__in=due_bot_tokens().order_by().values("pk"))
+
+
 def reinstall_url(installation: Installation) -> str:
     """The app's install URL preselecting the workspace (an org-wide install: its org), for
     staff of that workspace to install again; ``""`` for an inactive app."""
@@ -353,6 +370,7 @@ class InstallationAdmin(StreamingExportAdminMixin, admin.ModelAdmin):  # type: i
         "is_enterprise_install",
         NeedsReinstallFilter,
         ScopesFilter,
+        TokenFilter,
     ]
     list_select_related = ["app"]
     search_fields = ["team_name", "team_id", "enterprise_id", "enterprise_name"]
@@ -744,3 +762,7 @@ class SlackIdentityAdmin(admin.ModelAdmin):
     @admin.display(description=_("team"), ordering="team_name")
     def team(self, obj: SlackIdentity) -> str:
         return f"{obj.team_name} ({obj.team_id})" if obj.team_name else obj.team_id
+
+
+# The overview page and the install history (InstallationEvent) register themselves.
+from . import admin_overview  # noqa: E402, F401

@@ -29,6 +29,7 @@ from .models import (
     SLACK_ID,
     HandledEvent,
     Installation,
+    InstallationEvent,
     OAuthAttempt,
     SlackApp,
     UserToken,
@@ -279,6 +280,12 @@ def wipe_revoked_tokens(app: SlackApp, payload: dict[str, Any], tokens: Any) -> 
                 )
                 if wiped:
                     lost_bot.append(installation)
+                    # Without its bot token the installation serves no one: a revocation,
+                    # unless it was revoked already (and its history says so).
+                    if installation.revoked_at is None:
+                        InstallationEvent.record(
+                            installation, InstallationEvent.Kind.REVOKED, at=now
+                        )
         if user_ids:
             wipe_user_tokens(
                 UserToken.objects.filter(

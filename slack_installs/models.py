@@ -553,6 +553,75 @@ def _lacks_scopes(app: SlackApp) -> Q:
     return lacking
 
 
+class InstallationEvent(models.Model):
+    """One install, re-install, uninstall or revocation of an app in a workspace: append-only.
+
+    Written in the transaction of the change itself (``record``), never updated: the
+    history the admin's overview draws, which ``Installation`` cannot tell (a re-install
+    overwrites ``installed_at``) and ``OAuthAttempt`` forgets (attempts are deleted after
+    90 days).
+    """
+
+    class Kind(models.TextChoices):
+        INSTALLED = "installed", _("installed")
+        REINSTALLED = "reinstalled", _("re-installed")
+        UNINSTALLED = "uninstalled", _("uninstalled")
+        REVOKED = "revoked", _("revoked")
+
+    # No index of its own: the (app, at) index starts with app.
+    app = models.ForeignKey(
+        SlackApp, on_delete=models.CASCADE, related_name="installation_events", db_index=False
+    )
+    # SET_NULL: deleting an installation (staff may) keeps its history in the charts.
+    installation = models.ForeignKey(
+        Installation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("installation event")
+        verbose_name_plural = _("installation events")
+        ordering = ["-at", "-pk"]
+        default_permissions = ("view",)  # append-only: nobody adds, changes or deletes one
+        indexes = [
+            # The overview's installs and uninstalls per week: a range of at per app.
+            models.Index(fields=["app", "at"], name="slack_installs_event_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def record(
+        cls, installation: Installation, kind: str, *, at: datetime.datetime | None = None
+    ) -> InstallationEvent:
+        """Append the event ``kind`` of ``installation`` (now, unless ``at``), on the database
+        the installation was read from: call it inside the transaction of the change."""
+        using = router.db_for_write(cls, instance=installation)
+        return cls._default_manager.using(using).create(
+            app_id=installation.app_id,
+            installation=installation,
+            kind=kind,
+            at=at or timezone.now(),
+        )
+
+
+class Overview(Installation):
+    """The admin's overview page (``admin_overview``) as an entry of the app list: no table
+    and no permissions of its own (seeing it takes the view permission on installations)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("overview")
+        verbose_name_plural = _("overview")
+        default_permissions = ()
+
+
 class WorkspaceAccess(models.Model):
     """A workspace an org-wide installation was granted access to, or lost it
     (Slack's ``team_access_granted`` / ``team_access_revoked`` events).

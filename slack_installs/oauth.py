@@ -44,6 +44,7 @@ from .fields import has_stored_value, stored_form
 from .models import (
     SLACK_ID,
     Installation,
+    InstallationEvent,
     OAuthAttempt,
     SlackApp,
     UserToken,
@@ -656,7 +657,7 @@ def save_installation(
             or missing_scopes(app.user_scopes, granted_user_scopes)
         )
 
-    installation = _upsert(
+    installation, created = _upsert(
         Installation,
         {
             "app": app,
@@ -667,6 +668,12 @@ def save_installation(
     )
 
     installation.app = app  # the caller's instance: no query when it is read again
+    # A revoked installation coming back is a re-install too: the row, and its history, stay.
+    InstallationEvent.record(
+        installation,
+        InstallationEvent.Kind.INSTALLED if created else InstallationEvent.Kind.REINSTALLED,
+        at=values["installed_at"],
+    )
     if has_user_token:
         _upsert(
             UserToken,
@@ -687,8 +694,11 @@ def save_installation(
 
 
 @sensitive_variables("values")
-def _upsert(model: type[ModelT], key: dict[str, Any], values: dict[str, Any]) -> ModelT:
-    """Create the row of ``key``, or update ``values`` of it when it exists.
+def _upsert(
+    model: type[ModelT], key: dict[str, Any], values: dict[str, Any]
+) -> tuple[ModelT, bool]:
+    """Create the row of ``key``, or update ``values`` of it when it exists; return the row
+    and whether it was created.
 
     The row is locked (``SELECT ... FOR UPDATE``) before it is updated; when two callbacks
     create the same workspace at once, the loser's ``IntegrityError`` becomes a locked
@@ -707,10 +717,10 @@ def _upsert(model: type[ModelT], key: dict[str, Any], values: dict[str, Any]) ->
     except ObjectDoesNotExist:
         try:
             with transaction.atomic(using=manager.db):
-                return manager.create(**key, **values)
+                return manager.create(**key, **values), True
         except IntegrityError:
             instance = rows.get()  # another callback created it meanwhile, now locked
     for name, value in values.items():
         setattr(instance, name, value)
     instance.save(update_fields=[*values, "updated_at"])
-    return instance
+    return instance, False

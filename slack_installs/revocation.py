@@ -22,7 +22,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import client, crypto
 from .exceptions import DecryptionError, SlackAPIError
 from .fields import Ciphertext, has_stored_value
-from .models import Installation, UserToken
+from .models import Installation, InstallationEvent, UserToken
 from .signals import installation_revoked
 
 logger = logging.getLogger(__name__)
@@ -75,6 +75,14 @@ def _same_value(stored: str | None, held: str | None) -> bool:
         return crypto.decrypt(stored) == held
     except DecryptionError:
         return False
+
+
+def _event_kind(reason: str) -> str:
+    """The history's name for a revocation: Slack's ``app_uninstalled`` is an uninstall, the
+    rest (staff, the health check) a revocation."""
+    if reason == "app_uninstalled":
+        return InstallationEvent.Kind.UNINSTALLED
+    return InstallationEvent.Kind.REVOKED
 
 
 def _is_revoked(installation: Installation, user_tokens: list[UserToken]) -> bool:
@@ -136,6 +144,8 @@ def revoke_installation(
             # Not refresh_from_db(): it would decrypt every token into the instance.
             installation.__dict__.update(wiped)
             result.revoked = not result.errors
+            if result.revoked and locked.revoked_at is None:
+                InstallationEvent.record(installation, _event_kind(reason), at=now)
 
     if result.revoked:
         logger.info("Installation %s of %s revoked (%s)", installation.pk, installation.app, reason)

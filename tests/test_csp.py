@@ -103,6 +103,8 @@ def test_every_page_we_render_holds_under_a_strict_csp(live_server, fake_slack):
             visit(f"/admin/slack_installs/slackapp/{app.pk}/rotate-signing-secret/")
             visit("/admin/slack_installs/slackapp/")
             visit("/admin/slack_installs/oauthattempt/")
+            visit("/admin/slack_installs/overview/")  # its SVG charts: classes, no style=
+            visit("/admin/slack_installs/installationevent/")
             visit("/admin/slack_installs/installation/")
             page.locator("#result_list tbody tr a").first.click()
             page.wait_for_url(f"{site}/admin/slack_installs/installation/*/change/")

@@ -19,6 +19,7 @@ from django.utils import timezone
 from slack_installs.models import (
     ConfigurationToken,
     Installation,
+    InstallationEvent,
     OAuthAttempt,
     SlackApp,
     SlackIdentity,
@@ -49,6 +50,8 @@ def objects(slack_app):
         "oauthattempt": attempt,
         "slackidentity": identity,
         "configurationtoken": token,
+        "installationevent": InstallationEvent.record(installation, "installed"),
+        "overview": installation,  # its URLs name no object
     }
 
 
@@ -90,7 +93,8 @@ def changes(objects) -> dict:
 
 def test_every_admin_url_of_ours_is_listed(objects):
     urls = admin_urls(objects)
-    assert len(urls) == 36
+    assert len(urls) == 44
+    assert "/admin/slack_installs/overview/" in urls
     assert f"/admin/slack_installs/slackapp/{objects['slackapp'].pk}/manifest/" in urls
     assert f"/admin/slack_installs/slackapp/{objects['slackapp'].pk}/rotate-client-secret/" in urls
     assert "/admin/slack_installs/installation/export/" in urls

@@ -18,7 +18,13 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 
 from slack_installs.fields import has_stored_value
-from slack_installs.models import Installation, SlackApp, UserToken, column_of
+from slack_installs.models import (
+    Installation,
+    InstallationEvent,
+    SlackApp,
+    UserToken,
+    column_of,
+)
 
 
 @dataclass(frozen=True)
@@ -181,6 +187,9 @@ def import_legacy_tokens(app: SlackApp) -> TokenImport:
                 if created:
                     report.installations_created += 1
                     created_here.add(installation.pk)
+                    InstallationEvent.record(
+                        installation, InstallationEvent.Kind.INSTALLED, at=installation.installed_at
+                    )
                 if installation.pk in created_here:
                     _fill_in(installation, extras, slack_user_id)
                 if (installation.pk, slack_user_id) in seen:

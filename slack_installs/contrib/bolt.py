@@ -50,7 +50,14 @@ from django.views.decorators.debug import sensitive_variables
 
 from slack_installs import oauth
 from slack_installs.exceptions import InvalidState
-from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken, web_url
+from slack_installs.models import (
+    Installation,
+    InstallationEvent,
+    OAuthAttempt,
+    SlackApp,
+    UserToken,
+    web_url,
+)
 from slack_installs.revocation import revoke_installation, wipe_user_tokens
 from slack_installs.tokens import installations_serving
 
@@ -247,6 +254,7 @@ class DjangoInstallationStore(InstallationStore):
                         is_enterprise_install=not team_id,
                         installed_at=installed_at,
                     )
+                    InstallationEvent.record(row, InstallationEvent.Kind.INSTALLED, at=installed_at)
                 return row, 1
             except IntegrityError:
                 row = queryset.get()  # another worker created it meanwhile
@@ -254,6 +262,7 @@ class DjangoInstallationStore(InstallationStore):
             row.installed_at = installed_at
             row.revoked_at = None
             row.needs_reinstall_at = None
+            InstallationEvent.record(row, InstallationEvent.Kind.REINSTALLED, at=installed_at)
             return row, 1
         return row, -1 if row.installed_at - installed_at > _SAME_INSTANT else 0
 
@@ -360,13 +369,17 @@ class DjangoInstallationStore(InstallationStore):
     # --- deleting --------------------------------------------------------------------
 
     def delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
-        """Wipe the bot token (Bolt calls this on ``tokens_revoked`` for the bot)."""
-        self._rows(*_row_key(enterprise_id, team_id)).update(
-            bot_token=None,
-            bot_refresh_token=None,
-            bot_token_expires_at=None,
-            updated_at=timezone.now(),
-        )
+        """Wipe the bot token (Bolt calls this on ``tokens_revoked`` for the bot); an active
+        installation that loses it gets a ``revoked`` event, as in ``events``."""
+        now = timezone.now()
+        rows = self._rows(*_row_key(enterprise_id, team_id)).filter(bot_token__isnull=False)
+        with transaction.atomic():
+            losing = list(rows.select_for_update().filter(revoked_at__isnull=True).only("app"))
+            rows.update(
+                bot_token=None, bot_refresh_token=None, bot_token_expires_at=None, updated_at=now
+            )
+            for row in losing:
+                InstallationEvent.record(row, InstallationEvent.Kind.REVOKED, at=now)
 
     def delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
