@@ -22,6 +22,7 @@ class Result:
     baseline: float | None = None
     unit: str = ""
     target: float | None = None  # ours / baseline must stay at or below this
+    at_least: bool = False  # the target is a floor instead: ours / baseline at or above it
 
     @property
     def ratio(self) -> float | None:
@@ -33,10 +34,10 @@ class Result:
     def met(self) -> bool | None:
         if self.target is None:
             return None
-        if self.baseline is None:
-            return self.ours <= self.target
-        ratio = self.ratio
-        return ratio is not None and ratio <= self.target
+        figure = self.ours if self.baseline is None else self.ratio
+        if figure is None:
+            return False
+        return figure >= self.target if self.at_least else figure <= self.target
 
 
 def format_table(results: list[Result]) -> str:
@@ -54,7 +55,8 @@ def format_table(results: list[Result]) -> str:
         baseline = "" if result.baseline is None else f"{number(result.baseline)} {result.unit}"
         target = ""
         if result.target is not None:
-            target = f"≤ {result.target:g}" + ("×" if result.baseline is not None else "")
+            target = f"{'≥' if result.at_least else '≤'} {result.target:g}"
+            target += "×" if result.baseline is not None else ""
         lines.append(
             f"| {result.benchmark} | {result.measure} | {number(result.ours)} {result.unit} "
             f"| {baseline} | {'' if ratio is None else f'{ratio:.2f}×'} | {target} "

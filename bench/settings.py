@@ -1,4 +1,9 @@
-"""Settings for benchmarks: a throwaway SQLite file, or PostgreSQL via ``DATABASE_URL``."""
+"""Settings for benchmarks: a throwaway SQLite file, or PostgreSQL via ``DATABASE_URL``.
+
+The processes a benchmark starts (``bench/token_refresh.py``'s task workers) share its
+database: ``BENCH_SQLITE_BORROWED`` leaves the file to its owner, ``BENCH_SLACK_URL``
+points them at the benchmark's fake Slack.
+"""
 
 from __future__ import annotations
 
@@ -18,13 +23,15 @@ else:
         with contextlib.suppress(OSError):
             os.remove(path)
 
-    atexit.register(_remove_database)
+    if not os.environ.get("BENCH_SQLITE_BORROWED"):
+        atexit.register(_remove_database)
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": _path}}
 
+_SLACK_URL = os.environ.get("BENCH_SLACK_URL", "https://slack.invalid")
 SLACK_INSTALLS = {
     "ENCRYPTION_KEYS": {"bench": "YmVuY2gta2V5LTAwMDAwMDAwMDAwMDAwMDAwMDAwMDA="},
-    "SLACK_URL": "https://slack.invalid",
-    "API_URL": "https://slack.invalid/api",
+    "SLACK_URL": _SLACK_URL,
+    "API_URL": f"{_SLACK_URL}/api",
 }
 DEBUG = False  # DEBUG keeps every query in memory, which would skew time and memory
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]

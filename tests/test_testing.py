@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -566,6 +567,71 @@ def test_our_client_reports_each_injected_failure(fake, settings):
     assert client.auth_test(token)["ok"] is True
 
 
+def test_fail_next_rate_limits_token_refreshes_without_spending_the_refresh_token(fake):
+    fake.register_app(CLIENT_ID, CLIENT_SECRET, token_rotation=True)
+    refresh_token = fake.install(CLIENT_ID)["refresh_token"]
+    fake.fail_next("oauth.v2.access", retry_after=2, times=2)
+    for _ in range(2):
+        response = requests.post(
+            f"{fake.api_url}/oauth.v2.access",
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+            auth=(CLIENT_ID, CLIENT_SECRET),
+            timeout=10,
+        )
+        assert (response.status_code, response.headers["Retry-After"]) == (429, "2")
+        assert response.json() == {"ok": False, "error": "ratelimited"}
+    assert fake.token(refresh_token).revoked is False
+    assert refresh(fake, refresh_token)["ok"] is True
+    assert [call.status for call in fake.calls_to("oauth.v2.access")] == [429, 429, 200]
+
+
+# --- Added latency ----------------------------------------------------------------------
+
+
+def _timed_auth_tests(fake, token, callers):
+    """Wall time of ``callers`` auth.test calls made at once, one thread (and connection) each."""
+    start = threading.Barrier(callers + 1)
+    answers = []
+
+    def call():
+        start.wait()
+        answers.append(api(fake, "auth.test", token)["ok"])
+
+    threads = [threading.Thread(target=call) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join(30)
+    elapsed = time.perf_counter() - began
+    assert answers == [True] * callers
+    return elapsed
+
+
+def test_latency_is_added_to_every_web_api_answer_and_concurrent_calls_overlap(fake):
+    token = install(fake)["access_token"]
+    fake.latency = 0.05
+    one = min(_timed_auth_tests(fake, token, 1) for _ in range(3))
+    assert one >= 0.05
+    eight = min(_timed_auth_tests(fake, token, 8) for _ in range(3))
+    # One after another, eight would take 8x as long as one; served at once, about 1x.
+    assert eight / one < 3, (one, eight)
+    fake.fail_next("auth.test", status=503)
+    began = time.perf_counter()
+    assert requests.post(f"{fake.api_url}/auth.test", timeout=10).status_code == 503
+    assert time.perf_counter() - began >= 0.05  # failures are as slow
+
+
+def test_latency_must_be_seconds():
+    assert FakeSlack(latency=0.25).latency == 0.25
+    for wrong in (-1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="latency must be"):
+            FakeSlack(latency=wrong)
+    with pytest.raises(CommandError, match="--latency"):
+        call_command("slack_installs_fakeslack", "--no-database", "--latency", "fast")
+
+
 def test_fail_next_needs_a_way_to_fail(fake):
     with pytest.raises(ValueError, match="say how"):
         fake.fail_next("auth.test")
@@ -689,6 +755,7 @@ def test_command_serves_in_the_foreground():
     root = Path(__file__).resolve().parent.parent
     command = [sys.executable, "manage.py", "slack_installs_fakeslack", "--port", "0"]
     command += ["--no-database", "--app", f"{CLIENT_ID}:{CLIENT_SECRET}:{SIGNING_SECRET}"]
+    command += ["--latency", "0.05"]
     process = subprocess.Popen(
         command,
         cwd=root,
@@ -703,6 +770,11 @@ def test_command_serves_in_the_foreground():
         page = requests.get(authorize_url_for(url), timeout=10)
         assert page.status_code == 200
         assert CLIENT_ID in page.text
+        announced = [process.stdout.readline() for _ in range(2)]
+        assert "Adds 50 ms to every Web API answer." in announced[1]
+        began = time.perf_counter()
+        assert requests.post(f"{url}/api/auth.test", timeout=10).json()["error"] == "not_authed"
+        assert time.perf_counter() - began >= 0.05
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -1,9 +1,11 @@
 """``FakeSlack``: Slack's OAuth v2 pages and a few Web API methods, served on loopback.
 
-It is a standard-library WSGI app on a background thread. It keeps every
-registered app, authorization code and token in memory under one lock, records
-each API call and posted message so tests can assert on them, and can be told to
-fail the next call of a method in the ways Slack really fails.
+It is a standard-library WSGI app on a background thread (a thread per request, so
+concurrent callers are answered concurrently). It keeps every registered app,
+authorization code and token in memory under one lock, records each API call and
+posted message so tests can assert on them, can add latency to every Web API answer
+(as Slack's own, for benchmarks), and can be told to fail the next call of a method in
+the ways Slack really fails.
 
 This module is the server and the registry; the consent pages are in ``consent.py``,
 the Web API methods in ``webapi.py`` and the app manifest methods in ``manifests.py``,
@@ -13,6 +15,7 @@ the parts ``FakeSlack`` is made of.
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -64,10 +67,17 @@ class FakeSlack(OpenIDConnect, ManifestAPI, ConsentPages, WebAPI):
         *,
         workspaces: Sequence[Workspace] = DEFAULT_WORKSPACES,
         resolve_app: Callable[[str], FakeApp | None] | None = None,
+        latency: float = 0.0,
     ) -> None:
-        """``resolve_app(client_id)`` is asked about client ids that were not registered."""
+        """``resolve_app(client_id)`` is asked about client ids that were not registered.
+
+        ``latency``: seconds added to every Web API answer (``/api/...`` and incoming
+        webhooks), failures included, as Slack's network and servers add theirs; concurrent
+        calls wait alongside each other, not one after another.
+        """
         if not workspaces:
             raise ValueError("the fake Slack needs at least one workspace")
+        self.latency = latency
         self.host = host
         self.port = port
         self.workspaces: tuple[Workspace, ...] = tuple(workspaces)
@@ -91,6 +101,18 @@ class FakeSlack(OpenIDConnect, ManifestAPI, ConsentPages, WebAPI):
         self._auth_test_failures: dict[str, list[TokenFailure]] = {}
         self._ts = 0
         self._reset_oidc_state()
+
+    @property
+    def latency(self) -> float:
+        """Seconds added to every Web API answer; may be changed while the fake runs."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        seconds = float(seconds)
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError("latency must be a finite number of seconds, zero or more")
+        self._latency = seconds
 
     # --- Running -----------------------------------------------------------------------
 
@@ -296,6 +318,11 @@ class FakeSlack(OpenIDConnect, ManifestAPI, ConsentPages, WebAPI):
         status (429 carries ``Retry-After``, default 1 s). ``delay``: wait that many
         seconds first (alone: a slow but correct answer). ``close``: hang up without
         answering. ``method`` is a Web API method name, or ``incoming_webhook``.
+
+        A failure of ``oauth.v2.access`` is the next call's, whatever its grant type: with
+        no install under way, ``fail_next("oauth.v2.access", retry_after=2, times=3)``
+        rate-limits the next three token refreshes (``grant_type=refresh_token``), which
+        spend no refresh token.
         """
         if error is None and status is None and not delay and not close and retry_after is None:
             raise ValueError("say how the call should fail: error, status, delay or close")
@@ -443,7 +470,12 @@ class FakeSlack(OpenIDConnect, ManifestAPI, ConsentPages, WebAPI):
         request: wire.ApiRequest,
         handle: Callable[[], dict[str, Any] | wire.Answer],
     ) -> wire.Answer:
-        """Act out a failure queued for ``method``, else answer with ``handle()`` under the lock."""
+        """Act out a failure queued for ``method``, else answer with ``handle()`` under the lock.
+
+        The added latency is waited first, outside the lock, so concurrent calls overlap.
+        """
+        if self._latency:
+            self._stopping.wait(self._latency)
         failure = self._take_failure(method)
         if failure is not None and failure.delay:
             self._stopping.wait(failure.delay)

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
+import math
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from slack_installs.testing import FakeSlack
 from slack_installs.testing.database import database_resolver
+
+
+def seconds(value: str) -> float:
+    """``--latency``'s value: a finite number of seconds, zero or more."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number < 0:
+        raise argparse.ArgumentTypeError(f"expected seconds (such as 0.05), not {value!r}")
+    return number
 
 
 class Command(BaseCommand):
@@ -37,6 +50,13 @@ class Command(BaseCommand):
             action="store_true",
             help="Hand out rotating tokens (expires_in and refresh_token) for every app.",
         )
+        parser.add_argument(
+            "--latency",
+            type=seconds,
+            default=0.0,
+            metavar="SECONDS",
+            help="Add this many seconds to every Web API answer, such as 0.05 (default: 0).",
+        )
 
     def handle(
         self,
@@ -46,10 +66,11 @@ class Command(BaseCommand):
         app: list[str],
         no_database: bool,
         token_rotation: bool,
+        latency: float,
         **options: Any,
     ) -> None:
         resolver = None if no_database else database_resolver(token_rotation=token_rotation)
-        fake = FakeSlack(host, port, resolve_app=resolver)
+        fake = FakeSlack(host, port, resolve_app=resolver, latency=latency)
         for value in app:
             client_id, _, rest = value.partition(":")
             client_secret, _, signing_secret = rest.partition(":")
@@ -76,6 +97,8 @@ class Command(BaseCommand):
             known.append("every Slack app in the database")
         self.stdout.write(self.style.SUCCESS(f"Fake Slack running at {fake.url}"))
         self.stdout.write(f"Knows: {', '.join(known) or 'no app yet (use --app)'}.")
+        if fake.latency:
+            self.stdout.write(f"Adds {fake.latency * 1000:g} ms to every Web API answer.")
         issued = fake.issue_configuration_token()
         self.stdout.write(
             f"App configuration token of {issued.team_id} (for “Create on Slack” in the admin):\n"
