@@ -23,7 +23,14 @@ from pathlib import Path
 
 from bench.harness import Result, format_table
 
-BENCHMARKS = ["token_lookup", "install_roundtrip", "keyrotation", "export", "scale"]
+BENCHMARKS = [
+    "token_lookup",
+    "install_roundtrip",
+    "keyrotation",
+    "export",
+    "scale",
+    "admin_scale",
+]
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
