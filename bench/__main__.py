@@ -30,6 +30,7 @@ BENCHMARKS = [
     "export",
     "scale",
     "token_refresh",
+    "admin_scale",
 ]
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"

@@ -424,6 +424,25 @@ class Installation(models.Model):
             models.Index(fields=["app", "team_id"], name="slack_installs_app_team_idx"),
             # The admin's "Scopes: missing" filter, alone or with an app.
             models.Index(fields=["scopes_missing", "app"], name="slack_installs_scopes_idx"),
+            # The admin's changelist at scale (docs/deployment.md, "A site with a million
+            # installations"; bench/admin_scale.py): its first page is the newest rows, and
+            # each list filter reads either an index of its own or, when the filter keeps
+            # most rows, the ordering's index. The search's prefix indexes are in migration
+            # 0011 (per database: they are expressions on PostgreSQL).
+            models.Index(fields=["-installed_at", "-id"], name="slack_installs_newest_idx"),
+            models.Index(
+                fields=["app", "-installed_at", "-id"], name="slack_installs_app_newest_idx"
+            ),
+            models.Index(
+                fields=["scopes_missing", "-installed_at", "-id"],
+                name="slack_installs_scopes_new_idx",
+            ),
+            models.Index(
+                fields=["is_enterprise_install", "-installed_at", "-id"],
+                name="slack_installs_org_new_idx",
+            ),
+            models.Index(fields=["revoked_at"], name="slack_installs_revoked_idx"),
+            models.Index(fields=["needs_reinstall_at"], name="slack_installs_reinstall_idx"),
         ]
 
     def __str__(self) -> str:

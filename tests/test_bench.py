@@ -157,3 +157,24 @@ def test_scale_runs_every_size_on_the_database_it_was_given(monkeypatch):
     assert all(options[-2:] == ["--database-url", url] for options in calls)
     assert len(results) == 2 * len(scale.FOLLOWED)
     assert all(result.benchmark.endswith("(PostgreSQL 15)") for result in results)
+
+
+def test_admin_scale_fills_every_case_and_measures_a_page(admin_client):
+    from bench import admin_scale
+
+    found = admin_scale.populate(400)
+    rows = Installation.objects.all()
+    assert rows.count() == 400
+    assert rows.filter(revoked_at__isnull=False).exists()
+    assert rows.filter(needs_reinstall_at__isnull=False).exists()
+    assert rows.filter(scopes_missing=True).exists()
+    assert rows.filter(is_enterprise_install=True, team_id="").exists()
+    assert rows.filter(app=found["apps"][-1]).exists()
+    stored = rows.filter(bot_token__isnull=False).values_list("bot_token", flat=True).first()
+    assert stored.startswith("f1:")
+    assert rows.filter(bot_token__isnull=False).first().bot_token.startswith("xoxb-")
+    pages = dict(admin_scale.pages(found))
+    figure = admin_scale.measure_page(admin_client, pages["search: team id"], repeat=1)
+    assert figure["decrypted"] == 0 and figure["queries"] >= 3
+    response = admin_client.get(pages["search: team-name prefix, selective"])
+    assert found["name"] in {row.team_name for row in response.context["cl"].result_list}
