@@ -16,7 +16,14 @@ from slack_sdk.oauth.installation_store import Installation as SdkInstallation
 from slack_installs import events
 from slack_installs.compat.token_import import import_legacy_tokens
 from slack_installs.contrib.bolt import DjangoInstallationStore
-from slack_installs.models import Installation, InstallationEvent, OAuthAttempt, UserToken
+from slack_installs.models import (
+    Installation,
+    InstallationEvent,
+    InstallationEventCount,
+    OAuthAttempt,
+    UserToken,
+    week_of,
+)
 from slack_installs.revocation import revoke_installation
 from tests import slack_payloads
 from tests.installs import make_installation, staff_user, start_install
@@ -255,7 +262,44 @@ def test_the_migration_gives_existing_installations_their_history():
             (gone.pk, "installed", installed),
             (gone.pk, "revoked", revoked),
         ]
+
+        # 0013 counts them per app, week (its Monday, in TIME_ZONE) and kind.
+        counted = [("slack_installs", "0013_overview_at_scale")]
+        executor = MigrationExecutor(connection)
+        executor.migrate(counted)
+        newer = executor.loader.project_state(counted).apps
+        counts = newer.get_model("slack_installs", "InstallationEventCount").objects
+        assert sorted(counts.values_list("app_id", "week", "kind", "count")) == sorted(
+            [(app.pk, week_of(installed), "installed", 2), (app.pk, week_of(revoked), "revoked", 1)]
+        )
     finally:
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes("slack_installs"))
+
+
+def test_a_weeks_first_event_that_loses_the_race_to_insert_counts_on_the_winners_row(
+    slack_app, monkeypatch
+):
+    """Two first events of a week at once: both find no row to update, one inserts, the
+    other hits the unique constraint and adds itself to the winner's row."""
+    installation = make_installation(slack_app)
+    at = timezone.now()
+    InstallationEventCount.objects.create(
+        app=slack_app, week=week_of(at), kind="installed", count=1
+    )  # the winner's row, committed after this caller looked
+    queryset = type(InstallationEventCount.objects.all())
+    real_update = queryset.update
+    looked = []
+
+    def update(self, **changes):
+        if not looked:  # the first UPDATE ran before the winner's insert: it found nothing
+            looked.append(True)
+            return 0
+        return real_update(self, **changes)
+
+    monkeypatch.setattr(queryset, "update", update)
+    InstallationEvent.record(installation, "installed", at=at)
+    monkeypatch.undo()
+    assert InstallationEventCount.objects.get().count == 2
+    assert InstallationEvent.objects.count() == 1

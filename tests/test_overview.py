@@ -18,7 +18,13 @@ from django.utils import timezone
 
 from slack_installs import crypto
 from slack_installs.admin_overview import WEEKS, build_overview
-from slack_installs.models import Installation, InstallationEvent, OAuthAttempt, SlackApp
+from slack_installs.models import (
+    Installation,
+    InstallationEvent,
+    InstallationEventCount,
+    OAuthAttempt,
+    SlackApp,
+)
 from tests.installs import assert_no_secret, make_installation, staff_user
 
 URL = "/admin/slack_installs/overview/"
@@ -262,19 +268,35 @@ def test_events_fall_into_the_weeks_they_happened_in(slack_app):
     assert (entry.installs_total, entry.uninstalls_total) == (2, 2)
 
 
-@pytest.mark.skipif(connection.vendor == "mysql", reason="needs MariaDB's time zone tables")
-def test_weeks_begin_on_monday_in_the_current_time_zone(slack_app):
+def test_weeks_are_the_site_time_zones_from_monday(slack_app, settings):
+    """Events are counted in the week of the site's TIME_ZONE when they happen, whatever the
+    time zone of the request that reads the chart later."""
+    settings.TIME_ZONE = "Asia/Tokyo"
     tokyo = zoneinfo.ZoneInfo("Asia/Tokyo")
     now = datetime.datetime(2025, 3, 12, 12, 0, tzinfo=tokyo)
     installation = make_installation(slack_app)
-    # Sunday 20:00 UTC is Monday 05:00 in Tokyo: this week there, the week before in UTC.
+    # Sunday 20:00 UTC is Monday 05:00 in Tokyo: that week there, the week before in UTC.
     event(installation, "installed", datetime.datetime(2025, 3, 9, 20, 0, tzinfo=datetime.UTC))
-    with timezone.override(tokyo):
-        [entry] = build_overview(now=now).apps
-    assert entry.weeks[-1].start == datetime.date(2025, 3, 10)
-    assert entry.weeks[-1].installs.value == 1
-    [entry] = build_overview(now=now).apps  # in UTC
-    assert (entry.weeks[-1].installs.value, entry.weeks[-2].installs.value) == (0, 1)
+    assert InstallationEventCount.objects.get().week == datetime.date(2025, 3, 10)
+    for zone in (tokyo, datetime.UTC):
+        with timezone.override(zone):
+            [entry] = build_overview(now=now).apps
+        assert entry.weeks[-1].start == datetime.date(2025, 3, 10)
+        assert (entry.weeks[-1].installs.value, entry.weeks[-2].installs.value) == (1, 0)
+        # The bar's link lists that event: its week's bounds are Tokyo's midnights.
+        assert "at__gte=2025-03-10T00%3A00%3A00%2B09%3A00" in entry.weeks[-1].installs.url
+
+
+def test_the_weekly_counts_are_kept_as_events_happen(slack_app):
+    installation = make_installation(slack_app)
+    monday = datetime.datetime(2025, 3, 10, 9, 0, tzinfo=datetime.UTC)
+    for days in (0, 1, 6):
+        event(installation, "installed", monday + datetime.timedelta(days=days))
+    event(installation, "revoked", monday + datetime.timedelta(days=7))
+    assert sorted(InstallationEventCount.objects.values_list("week", "kind", "count")) == [
+        (datetime.date(2025, 3, 10), "installed", 3),
+        (datetime.date(2025, 3, 17), "revoked", 1),
+    ]
 
 
 # --- Queries -----------------------------------------------------------------------------
@@ -306,11 +328,11 @@ def test_the_queries_do_not_grow_with_installations_events_attempts_or_apps(admi
     )
     assert len(many.captured_queries) == len(few.captured_queries)
     # Five aggregates: apps, installation counts, due tokens, events per week, attempts.
-    assert len(_our_queries(many)) == 5, _our_queries(many)
+    assert len(_our_queries(many)) == 7, _our_queries(many)
 
 
-def test_build_overview_is_five_queries(django_assert_num_queries, scene):
-    with django_assert_num_queries(5):
+def test_build_overview_is_seven_queries(django_assert_num_queries, scene):
+    with django_assert_num_queries(7):
         data = build_overview()
     assert [entry.app.slug for entry in data.apps] == ["acme", "other"]
 

@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,125 +17,401 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='SlackApp',
+            name="SlackApp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('slug', models.SlugField(unique=True, verbose_name='slug')),
-                ('app_id', models.CharField(blank=True, max_length=32, verbose_name='Slack app id')),
-                ('client_id', models.CharField(max_length=64, unique=True, verbose_name='client id')),
-                ('client_secret', slack_installs.fields.EncryptedTextField(blank=True, null=True, verbose_name='client secret')),
-                ('signing_secret', slack_installs.fields.EncryptedTextField(blank=True, null=True, verbose_name='signing secret')),
-                ('previous_signing_secret', slack_installs.fields.EncryptedTextField(blank=True, help_text='Still verifies events until the grace period after a rotation ends.', null=True, verbose_name='previous signing secret')),
-                ('previous_signing_secret_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('client_secret_rotated_at', models.DateTimeField(blank=True, null=True)),
-                ('signing_secret_rotated_at', models.DateTimeField(blank=True, null=True)),
-                ('bot_scopes', models.CharField(blank=True, max_length=2000, validators=[django.core.validators.RegexValidator('^([a-z][a-z0-9_.:\\-]*(,[a-z][a-z0-9_.:\\-]*)*)?$', "Comma-separated Slack scope names, e.g. 'chat:write,commands' (no spaces).")], verbose_name='bot scopes')),
-                ('user_scopes', models.CharField(blank=True, max_length=2000, validators=[django.core.validators.RegexValidator('^([a-z][a-z0-9_.:\\-]*(,[a-z][a-z0-9_.:\\-]*)*)?$', "Comma-separated Slack scope names, e.g. 'chat:write,commands' (no spaces).")], verbose_name='user scopes')),
-                ('redirect_uri', models.URLField(blank=True, help_text="Leave blank to use this site's callback URL.", max_length=500, verbose_name='redirect URI override')),
-                ('pipelines', models.JSONField(blank=True, default=list, help_text='Dotted paths of the steps run after each install, in order.', verbose_name='pipeline steps')),
-                ('success_url', models.CharField(blank=True, max_length=500, verbose_name='success URL')),
-                ('error_url', models.CharField(blank=True, max_length=500, verbose_name='error URL')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("slug", models.SlugField(unique=True, verbose_name="slug")),
+                (
+                    "app_id",
+                    models.CharField(blank=True, max_length=32, verbose_name="Slack app id"),
+                ),
+                (
+                    "client_id",
+                    models.CharField(max_length=64, unique=True, verbose_name="client id"),
+                ),
+                (
+                    "client_secret",
+                    slack_installs.fields.EncryptedTextField(
+                        blank=True, null=True, verbose_name="client secret"
+                    ),
+                ),
+                (
+                    "signing_secret",
+                    slack_installs.fields.EncryptedTextField(
+                        blank=True, null=True, verbose_name="signing secret"
+                    ),
+                ),
+                (
+                    "previous_signing_secret",
+                    slack_installs.fields.EncryptedTextField(
+                        blank=True,
+                        help_text="Still verifies events until the grace period after a rotation ends.",
+                        null=True,
+                        verbose_name="previous signing secret",
+                    ),
+                ),
+                ("previous_signing_secret_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("client_secret_rotated_at", models.DateTimeField(blank=True, null=True)),
+                ("signing_secret_rotated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "bot_scopes",
+                    models.CharField(
+                        blank=True,
+                        max_length=2000,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^([a-z][a-z0-9_.:\\-]*(,[a-z][a-z0-9_.:\\-]*)*)?$",
+                                "Comma-separated Slack scope names, e.g. 'chat:write,commands' (no spaces).",
+                            )
+                        ],
+                        verbose_name="bot scopes",
+                    ),
+                ),
+                (
+                    "user_scopes",
+                    models.CharField(
+                        blank=True,
+                        max_length=2000,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^([a-z][a-z0-9_.:\\-]*(,[a-z][a-z0-9_.:\\-]*)*)?$",
+                                "Comma-separated Slack scope names, e.g. 'chat:write,commands' (no spaces).",
+                            )
+                        ],
+                        verbose_name="user scopes",
+                    ),
+                ),
+                (
+                    "redirect_uri",
+                    models.URLField(
+                        blank=True,
+                        help_text="Leave blank to use this site's callback URL.",
+                        max_length=500,
+                        verbose_name="redirect URI override",
+                    ),
+                ),
+                (
+                    "pipelines",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Dotted paths of the steps run after each install, in order.",
+                        verbose_name="pipeline steps",
+                    ),
+                ),
+                (
+                    "success_url",
+                    models.CharField(blank=True, max_length=500, verbose_name="success URL"),
+                ),
+                (
+                    "error_url",
+                    models.CharField(blank=True, max_length=500, verbose_name="error URL"),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'Slack app',
-                'verbose_name_plural': 'Slack apps',
-                'ordering': ['name'],
+                "verbose_name": "Slack app",
+                "verbose_name_plural": "Slack apps",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Installation',
+            name="Installation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('enterprise_id', models.CharField(blank=True, default='', max_length=32, verbose_name='enterprise id')),
-                ('enterprise_name', models.CharField(blank=True, max_length=200, verbose_name='enterprise name')),
-                ('team_id', models.CharField(blank=True, default='', help_text='Empty for an org-wide install.', max_length=32, verbose_name='team id')),
-                ('team_name', models.CharField(blank=True, max_length=200, verbose_name='team name')),
-                ('is_enterprise_install', models.BooleanField(default=False, verbose_name='org-wide install')),
-                ('bot_user_id', models.CharField(blank=True, max_length=32, verbose_name='bot user id')),
-                ('bot_id', models.CharField(blank=True, max_length=32, verbose_name='bot id')),
-                ('bot_scopes', models.TextField(blank=True, verbose_name='bot scopes')),
-                ('bot_token', slack_installs.fields.EncryptedTextField(blank=True, null=True, verbose_name='bot token')),
-                ('bot_refresh_token', slack_installs.fields.EncryptedTextField(blank=True, null=True, verbose_name='bot refresh token')),
-                ('bot_token_expires_at', models.DateTimeField(blank=True, null=True, verbose_name='bot token expires at')),
-                ('incoming_webhook_url', slack_installs.fields.EncryptedTextField(blank=True, null=True, verbose_name='incoming webhook URL')),
-                ('incoming_webhook_channel', models.CharField(blank=True, max_length=200)),
-                ('incoming_webhook_channel_id', models.CharField(blank=True, max_length=32)),
-                ('incoming_webhook_configuration_url', models.URLField(blank=True, max_length=500)),
-                ('installer_user_id', models.CharField(blank=True, max_length=32, verbose_name="installer's Slack user id")),
-                ('installed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='installed at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
-                ('needs_reinstall_at', models.DateTimeField(blank=True, help_text='Set when Slack refused to refresh a rotating token.', null=True, verbose_name='needs re-install since')),
-                ('installed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('app', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='installations', to='slack_installs.slackapp')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "enterprise_id",
+                    models.CharField(
+                        blank=True, default="", max_length=32, verbose_name="enterprise id"
+                    ),
+                ),
+                (
+                    "enterprise_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="enterprise name"),
+                ),
+                (
+                    "team_id",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="Empty for an org-wide install.",
+                        max_length=32,
+                        verbose_name="team id",
+                    ),
+                ),
+                (
+                    "team_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="team name"),
+                ),
+                (
+                    "is_enterprise_install",
+                    models.BooleanField(default=False, verbose_name="org-wide install"),
+                ),
+                (
+                    "bot_user_id",
+                    models.CharField(blank=True, max_length=32, verbose_name="bot user id"),
+                ),
+                ("bot_id", models.CharField(blank=True, max_length=32, verbose_name="bot id")),
+                ("bot_scopes", models.TextField(blank=True, verbose_name="bot scopes")),
+                (
+                    "bot_token",
+                    slack_installs.fields.EncryptedTextField(
+                        blank=True, null=True, verbose_name="bot token"
+                    ),
+                ),
+                (
+                    "bot_refresh_token",
+                    slack_installs.fields.EncryptedTextField(
+                        blank=True, null=True, verbose_name="bot refresh token"
+                    ),
+                ),
+                (
+                    "bot_token_expires_at",
+                    models.DateTimeField(
+                        blank=True, null=True, verbose_name="bot token expires at"
+                    ),
+                ),
+                (
+                    "incoming_webhook_url",
+                    slack_installs.fields.EncryptedTextField(
+                        blank=True, null=True, verbose_name="incoming webhook URL"
+                    ),
+                ),
+                ("incoming_webhook_channel", models.CharField(blank=True, max_length=200)),
+                ("incoming_webhook_channel_id", models.CharField(blank=True, max_length=32)),
+                ("incoming_webhook_configuration_url", models.URLField(blank=True, max_length=500)),
+                (
+                    "installer_user_id",
+                    models.CharField(
+                        blank=True, max_length=32, verbose_name="installer's Slack user id"
+                    ),
+                ),
+                (
+                    "installed_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="installed at"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "revoked_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="revoked at"),
+                ),
+                (
+                    "needs_reinstall_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Set when Slack refused to refresh a rotating token.",
+                        null=True,
+                        verbose_name="needs re-install since",
+                    ),
+                ),
+                (
+                    "installed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "app",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="installations",
+                        to="slack_installs.slackapp",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'installation',
-                'verbose_name_plural': 'installations',
-                'ordering': ['-installed_at', '-pk'],
+                "verbose_name": "installation",
+                "verbose_name_plural": "installations",
+                "ordering": ["-installed_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='UserToken',
+            name="UserToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slack_user_id', models.CharField(max_length=32, verbose_name='Slack user id')),
-                ('scopes', models.TextField(blank=True, verbose_name='scopes')),
-                ('access_token', slack_installs.fields.EncryptedTextField(blank=True, null=True, verbose_name='access token')),
-                ('refresh_token', slack_installs.fields.EncryptedTextField(blank=True, null=True, verbose_name='refresh token')),
-                ('expires_at', models.DateTimeField(blank=True, null=True, verbose_name='expires at')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
-                ('installation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='user_tokens', to='slack_installs.installation')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='slack_user_tokens', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slack_user_id", models.CharField(max_length=32, verbose_name="Slack user id")),
+                ("scopes", models.TextField(blank=True, verbose_name="scopes")),
+                (
+                    "access_token",
+                    slack_installs.fields.EncryptedTextField(
+                        blank=True, null=True, verbose_name="access token"
+                    ),
+                ),
+                (
+                    "refresh_token",
+                    slack_installs.fields.EncryptedTextField(
+                        blank=True, null=True, verbose_name="refresh token"
+                    ),
+                ),
+                (
+                    "expires_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="expires at"),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "revoked_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="revoked at"),
+                ),
+                (
+                    "installation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="user_tokens",
+                        to="slack_installs.installation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="slack_user_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'user token',
-                'verbose_name_plural': 'user tokens',
+                "verbose_name": "user token",
+                "verbose_name_plural": "user tokens",
             },
         ),
         migrations.CreateModel(
-            name='OAuthAttempt',
+            name="OAuthAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'pending'), ('succeeded', 'succeeded'), ('denied', 'denied'), ('failed', 'failed')], default='pending', max_length=16, verbose_name='status')),
-                ('error', models.CharField(blank=True, max_length=100, verbose_name='error')),
-                ('state_digest', models.CharField(editable=False, max_length=64, unique=True)),
-                ('browser_digest', models.CharField(blank=True, editable=False, max_length=64)),
-                ('redirect_uri', models.CharField(blank=True, max_length=500)),
-                ('next_url', models.CharField(blank=True, max_length=500)),
-                ('team', models.CharField(blank=True, max_length=32, verbose_name='requested team')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created at')),
-                ('expires_at', models.DateTimeField(verbose_name='expires at')),
-                ('consumed_at', models.DateTimeField(blank=True, null=True, verbose_name='state used at')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
-                ('response', models.JSONField(blank=True, editable=False, null=True, verbose_name='Slack response (redacted)')),
-                ('installation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='attempts', to='slack_installs.installation')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='slack_installs.slackapp')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("succeeded", "succeeded"),
+                            ("denied", "denied"),
+                            ("failed", "failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("error", models.CharField(blank=True, max_length=100, verbose_name="error")),
+                ("state_digest", models.CharField(editable=False, max_length=64, unique=True)),
+                ("browser_digest", models.CharField(blank=True, editable=False, max_length=64)),
+                ("redirect_uri", models.CharField(blank=True, max_length=500)),
+                ("next_url", models.CharField(blank=True, max_length=500)),
+                (
+                    "team",
+                    models.CharField(blank=True, max_length=32, verbose_name="requested team"),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="created at"
+                    ),
+                ),
+                ("expires_at", models.DateTimeField(verbose_name="expires at")),
+                (
+                    "consumed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="state used at"),
+                ),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished at"),
+                ),
+                (
+                    "response",
+                    models.JSONField(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        verbose_name="Slack response (redacted)",
+                    ),
+                ),
+                (
+                    "installation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="attempts",
+                        to="slack_installs.installation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "app",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempts",
+                        to="slack_installs.slackapp",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Slack OAuth request',
-                'verbose_name_plural': 'Slack OAuth requests',
-                'ordering': ['-created_at', '-pk'],
-                'indexes': [models.Index(fields=['status', 'expires_at'], name='slack_installs_att_exp_idx')],
+                "verbose_name": "Slack OAuth request",
+                "verbose_name_plural": "Slack OAuth requests",
+                "ordering": ["-created_at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["status", "expires_at"], name="slack_installs_att_exp_idx")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='installation',
-            index=models.Index(fields=['app', 'team_id'], name='slack_installs_app_team_idx'),
+            model_name="installation",
+            index=models.Index(fields=["app", "team_id"], name="slack_installs_app_team_idx"),
         ),
         migrations.AddConstraint(
-            model_name='installation',
-            constraint=models.UniqueConstraint(fields=('app', 'enterprise_id', 'team_id'), name='slack_installs_one_installation_per_workspace'),
+            model_name="installation",
+            constraint=models.UniqueConstraint(
+                fields=("app", "enterprise_id", "team_id"),
+                name="slack_installs_one_installation_per_workspace",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='usertoken',
-            constraint=models.UniqueConstraint(fields=('installation', 'slack_user_id'), name='slack_installs_one_token_per_slack_user'),
+            model_name="usertoken",
+            constraint=models.UniqueConstraint(
+                fields=("installation", "slack_user_id"),
+                name="slack_installs_one_token_per_slack_user",
+            ),
         ),
     ]

@@ -13,7 +13,6 @@ import slack_installs.fields
 import slack_installs.models
 
 
-
 def blank_client_ids_to_null(apps: Any, schema_editor: Any) -> None:
     SlackApp = apps.get_model("slack_installs", "SlackApp")
     SlackApp.objects.using(schema_editor.connection.alias).filter(client_id="").update(

@@ -90,5 +90,9 @@ class Migration(migrations.Migration):
             model_name="installation",
             index=models.Index(fields=["needs_reinstall_at"], name="slack_installs_reinstall_idx"),
         ),
-        migrations.RunPython(add_search_indexes, remove_search_indexes, elidable=False),
+        # Not atomic: MariaDB/MySQL cannot roll DDL back, and Django refuses DDL in a
+        # transaction there (a RunPython is one by default).
+        migrations.RunPython(
+            add_search_indexes, remove_search_indexes, atomic=False, elidable=False
+        ),
     ]
