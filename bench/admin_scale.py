@@ -12,7 +12,9 @@ written in one stream (``COPY`` on PostgreSQL, ``executemany`` elsewhere), every
 encrypted column holding one fixed ciphertext, then ``VACUUM ANALYZE`` (a settled
 table, as autovacuum leaves it). The apps, names and flags follow ``_rows``: four apps
 of very different sizes, team names from a vocabulary (a word alone matches 1 row in
-40), some revoked, needing re-install, missing scopes, org-wide, tokens due.
+40), some revoked, needing re-install, missing scopes, org-wide, tokens due. Each
+installation has its history (``InstallationEvent``, and the weekly counts kept from it),
+and there is one install attempt per 50 installations over the last 90 days.
 
 A page is fetched with Django's test client as a logged-in superuser: the figure is
 the median of ``--repeat`` fetches after one discarded. Every fetch also counts its
@@ -31,8 +33,10 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 from bench.harness import Result, database_label, setup_django
 
@@ -175,12 +179,112 @@ def _rows(rows: int, app_ids: list[int], token: str, refresh: str) -> Iterator[d
         }
 
 
-def populate(rows: int) -> dict[str, Any]:
-    """Write the apps and ``rows`` installations; return what the pages will ask for."""
+def _write(model: Any, source: Iterable[dict[str, Any]]) -> int:
+    """Write ``source``'s rows ({attname: value}; a missing column gets its field's default)
+    into ``model``'s table in one stream; return how many.
+
+    Hand-written for speed (this benchmark's fill): a million rows through the ORM would
+    take longer than every measurement together.
+    """
     from django.db import connections, router, transaction
 
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    defaults = {field.attname: field.get_default() for field in fields}
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in fields)
+    written = 0
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        values = ([{**defaults, **row}[field.attname] for field in fields] for row in source)
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in values:  # psycopg's own cursor: COPY
+                    copy.write_row(row)
+                    written += 1
+        else:
+            marks = ", ".join(["%s"] * len(fields))
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"
+            batch: list[list[Any]] = []
+            for row in values:
+                batch.append(row)
+                if len(batch) == 5000:
+                    cursor.executemany(sql, batch)
+                    written += len(batch)
+                    batch.clear()
+            cursor.executemany(sql, batch)
+            written += len(batch)
+    return written
+
+
+def _events() -> Iterator[dict[str, Any]]:
+    """The history of every installation written: installed at its ``installed_at`` and,
+    when revoked, revoked at its ``revoked_at``, as ``InstallationEvent.record`` keeps it."""
+    from slack_installs.models import Installation
+
+    rows = Installation.objects.order_by("pk").values_list(
+        "pk", "app_id", "installed_at", "revoked_at"
+    )
+    for pk, app_id, installed_at, revoked_at in rows.iterator(chunk_size=10_000):
+        yield {"app_id": app_id, "installation_id": pk, "kind": "installed", "at": installed_at}
+        if revoked_at is not None:
+            yield {"app_id": app_id, "installation_id": pk, "kind": "revoked", "at": revoked_at}
+
+
+def _weekly_counts() -> Iterator[dict[str, Any]]:
+    """The events rolled up per app, week and kind, as ``InstallationEvent.record`` does."""
+    from slack_installs.models import InstallationEvent, week_of
+
+    counts: Counter[tuple[int, datetime.date, str]] = Counter()
+    events = InstallationEvent.objects.values_list("app_id", "at", "kind")
+    for app_id, at, kind in events.iterator(chunk_size=10_000):
+        counts[(app_id, week_of(at), kind)] += 1
+    for (app_id, week, kind), count in counts.items():
+        yield {"app_id": app_id, "week": week, "kind": kind, "count": count}
+
+
+# Install attempts: one per 50 installations over the last 90 days (what cleanup keeps).
+ATTEMPTS_PER_INSTALLATION = 0.02
+OUTCOMES = [
+    ("succeeded", "", 0.80),
+    ("failed", "access_denied", 0.06),
+    ("failed", "invalid_state", 0.03),
+    ("failed", "slack_error", 0.02),
+    ("denied", "", 0.04),
+    ("pending", "", 0.05),
+]
+
+
+def _attempts(rows: int, app_ids: list[int]) -> Iterator[dict[str, Any]]:
+    rng = random.Random(29)
+    now = datetime.datetime.now(datetime.UTC)
+    for index in range(int(rows * ATTEMPTS_PER_INSTALLATION)):
+        created = now - datetime.timedelta(seconds=rng.randrange(90 * 86400))
+        status, error, _ = rng.choices(OUTCOMES, weights=[share for *_, share in OUTCOMES])[0]
+        yield {
+            "app_id": rng.choices(app_ids, weights=[share for _, share in APPS])[0],
+            "status": status,
+            "error": error,
+            "state_digest": f"{index:064x}",
+            "created_at": created,
+            "expires_at": created + datetime.timedelta(minutes=10),
+            "finished_at": None if status == "pending" else created,
+            "response": None,
+        }
+
+
+def populate(rows: int) -> dict[str, Any]:
+    """Write the apps and ``rows`` installations; return what the pages will ask for."""
+    from django.db import connections, router
+
     from slack_installs import crypto
-    from slack_installs.models import Installation, SlackApp
+    from slack_installs.models import (
+        Installation,
+        InstallationEvent,
+        InstallationEventCount,
+        OAuthAttempt,
+        SlackApp,
+    )
 
     apps = [
         SlackApp.objects.create(
@@ -190,41 +294,23 @@ def populate(rows: int) -> dict[str, Any]:
     ]
     token = crypto.encrypt("xoxb-1-bench-token-abcdefghijklmnop")
     refresh = crypto.encrypt("xoxe-1-bench-refresh-abcdefghijklmnop")
-    fields = [field for field in Installation._meta.concrete_fields if not field.primary_key]
-    table = Installation._meta.db_table
-    connection = connections[router.db_for_write(Installation)]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    source = _rows(rows, [app.pk for app in apps], token, refresh)
     started = time.perf_counter()
-    # Hand-written for speed (this benchmark's fill): a million rows through the ORM
-    # would take longer than every measurement together.
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            raw = cursor.cursor  # psycopg's own cursor: COPY
-            with raw.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
-                for row in source:
-                    copy.write_row([row[field.attname] for field in fields])
-        else:
-            marks = ", ".join(["%s"] * len(fields))
-            sql = f"INSERT INTO {quote(table)} ({columns}) VALUES ({marks})"
-            batch: list[list[Any]] = []
-            for row in source:
-                batch.append([row[field.attname] for field in fields])
-                if len(batch) == 5000:
-                    cursor.executemany(sql, batch)
-                    batch.clear()
-            cursor.executemany(sql, batch)
+    _write(Installation, _rows(rows, [app.pk for app in apps], token, refresh))
+    events = _write(InstallationEvent, _events())
+    _write(InstallationEventCount, _weekly_counts())
+    attempts = _write(OAuthAttempt, _attempts(rows, [app.pk for app in apps]))
     filled = time.perf_counter() - started
+    connection = connections[router.db_for_write(Installation)]
     with connection.cursor() as cursor:
         # VACUUM (visibility map, as autovacuum leaves a settled table) cannot run in a
         # transaction, which a test's fill is in.
         vacuum = connection.vendor == "postgresql" and not connection.in_atomic_block
         settle = "VACUUM ANALYZE" if vacuum else "ANALYZE"
-        cursor.execute(f"{settle} {quote(table)}")
+        for model in (Installation, InstallationEvent, InstallationEventCount, OAuthAttempt):
+            cursor.execute(f"{settle} {connection.ops.quote_name(model._meta.db_table)}")
     print(
-        f"  admin_scale: {rows:,} rows written in {filled:.1f}s, "
-        f"analysed in {time.perf_counter() - started - filled:.1f}s",
+        f"  admin_scale: {rows:,} rows, {events:,} events and {attempts:,} attempts written "
+        f"in {filled:.1f}s, analysed in {time.perf_counter() - started - filled:.1f}s",
         file=sys.stderr,
         flush=True,
     )
@@ -236,7 +322,7 @@ def populate(rows: int) -> dict[str, Any]:
 
 def pages(found: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, URL) of every page measured."""
-    from django.urls import NoReverseMatch, reverse
+    from django.urls import reverse
 
     changelist = reverse("admin:slack_installs_installation_changelist")
     apps = found["apps"]
@@ -259,17 +345,22 @@ def pages(found: dict[str, Any]) -> list[tuple[str, str]]:
         ("filter: scopes missing", "scopes=missing"),
         ("filter: scopes up to date", "scopes=up_to_date"),
         ("filter: active and scopes missing", "status=active&scopes=missing"),
+        ("filter: bot token due for refresh", "token=due"),
     ]
     urls = [(label, f"{changelist}?{query}" if query else changelist) for label, query in listed]
-    try:
-        urls.append(("overview", reverse("admin:slack_installs_overview")))
-    except NoReverseMatch:
-        print(
-            "  admin_scale: overview skipped: admin:slack_installs_overview is not in this "
-            "checkout (it is measured once the overview is there)",
-            file=sys.stderr,
-            flush=True,
-        )
+    urls.append(("overview", reverse("admin:slack_installs_overview")))
+    # What a bar of the overview's weekly chart links to: one app's installs of one week.
+    week = datetime.datetime.now(datetime.UTC) - datetime.timedelta(weeks=3)
+    events = reverse("admin:slack_installs_installationevent_changelist")
+    bounds = urlencode(
+        {
+            "app__id__exact": apps[0].pk,
+            "kind__in": "installed,reinstalled",
+            "at__gte": week.isoformat(),
+            "at__lt": (week + datetime.timedelta(weeks=1)).isoformat(),
+        }
+    )
+    urls.append(("events of one week (an overview bar's link)", f"{events}?{bounds}"))
     return urls
 
 

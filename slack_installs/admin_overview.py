@@ -45,6 +45,7 @@ from .models import (
     SlackApp,
     week_of,
 )
+from .admin_paginator import EstimatedCountPaginator
 from .tokens import due_bot_tokens
 
 WEEKS = 26
@@ -448,6 +449,7 @@ class InstallationEventAdmin(admin.ModelAdmin):
     fields = ("at", "app", "kind", "installation")
     readonly_fields = fields
     show_full_result_count = False
+    paginator = EstimatedCountPaginator  # a history of a million installs is not counted
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_view_permission(request, obj) or may_view_installations(request)

@@ -638,8 +638,10 @@ class InstallationEvent(models.Model):
         ordering = ["-at", "-pk"]
         default_permissions = ("view",)  # append-only: nobody adds, changes or deletes one
         indexes = [
-            # The overview's installs and uninstalls per week: a range of at per app.
+            # An overview bar's link: one app's events of one week, a range of at per app.
             models.Index(fields=["app", "at"], name="slack_installs_event_at_idx"),
+            # The history's changelist, newest first (its first page at any size).
+            models.Index(fields=["-at", "-id"], name="slack_installs_event_new_idx"),
         ]
 
     def __str__(self) -> str:

@@ -129,5 +129,9 @@ class Migration(migrations.Migration):
                 fields=("app", "week", "kind"), name="slack_installs_one_count_per_week"
             ),
         ),
+        migrations.AddIndex(
+            model_name="installationevent",
+            index=models.Index(fields=["-at", "-id"], name="slack_installs_event_new_idx"),
+        ),
         migrations.RunPython(counts_so_far, migrations.RunPython.noop, elidable=True),
     ]
