@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from slack_installs.models import SlackApp
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -200,6 +201,18 @@ def test_the_demo_runs_an_install_end_to_end_and_stops_on_ctrl_c(tmp_path):
         finally:
             database.close()
 
+        # One failed attempt (a forged code), then the demo's overview in a real browser.
+        forged = browser.get(f"{site}/slack/standup-bot/install/", allow_redirects=False)
+        state = dict(parse_qsl(urlsplit(forged.headers["Location"]).query))["state"]
+        failed = browser.get(
+            f"{site}/slack/standup-bot/oauth/callback/",
+            params={"code": "forged", "state": state},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert failed.status_code == 400
+        check_the_overview_in_a_browser(site)
+
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
         for port in (site_port, fake_port):
@@ -211,3 +224,35 @@ def test_the_demo_runs_an_install_end_to_end_and_stops_on_ctrl_c(tmp_path):
             process.wait()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # a child left behind keeps stdout open
+
+
+def check_the_overview_in_a_browser(site: str) -> None:
+    """The demo's admin overview in headless Chromium: this week's install bar and the
+    attempts' bars (succeeded, failed with its code), each labelled. Without Chromium it is
+    left out (and fails under CI=true), as every browser test here."""
+    try:
+        sync_playwright = require_browser()
+    except pytest.skip.Exception:
+        return
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = chromium.new_page()
+            page.goto(f"{site}/admin/login/?next=/admin/")
+            page.fill("#id_username", "admin")
+            page.fill("#id_password", "canary-demo-password")
+            page.click("input[type=submit]")
+            page.wait_for_url(f"{site}/admin/")
+            page.get_by_role("link", name="Overview").first.click()
+            page.wait_for_url(f"{site}/admin/slack_installs/overview/")
+            panel = page.locator("section", has_text="Standup Bot").first
+            weeks, attempts = panel.locator("svg.slack-overview-svg").all()
+            [install] = weeks.locator("rect.slack-overview-bar").all()
+            assert install.locator("title").text_content().endswith(": 1 install")
+            assert weeks.locator("text.slack-overview-value").all_text_contents() == ["1"]
+            labels = attempts.locator("text.slack-overview-label").all_text_contents()
+            assert sorted(labels)[1] == "succeeded" and sorted(labels)[0].startswith("failed: ")
+            assert len(labels) == 2
+            assert len(attempts.locator("rect.slack-overview-bar").all()) == len(labels)
+        finally:
+            chromium.close()
