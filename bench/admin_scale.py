@@ -217,7 +217,11 @@ def _write(model: Any, source: Iterable[dict[str, Any]]) -> int:
     return written
 
 
-def _events() -> Iterator[dict[str, Any]]:
+# The two below read the table they derive from in full before they return: the rows are
+# written while a COPY holds the connection, which can then run no other query.
+
+
+def _events() -> list[dict[str, Any]]:
     """The history of every installation written: installed at its ``installed_at`` and,
     when revoked, revoked at its ``revoked_at``, as ``InstallationEvent.record`` keeps it."""
     from slack_installs.models import Installation
@@ -225,13 +229,19 @@ def _events() -> Iterator[dict[str, Any]]:
     rows = Installation.objects.order_by("pk").values_list(
         "pk", "app_id", "installed_at", "revoked_at"
     )
+    events = []
     for pk, app_id, installed_at, revoked_at in rows.iterator(chunk_size=10_000):
-        yield {"app_id": app_id, "installation_id": pk, "kind": "installed", "at": installed_at}
+        events.append(
+            {"app_id": app_id, "installation_id": pk, "kind": "installed", "at": installed_at}
+        )
         if revoked_at is not None:
-            yield {"app_id": app_id, "installation_id": pk, "kind": "revoked", "at": revoked_at}
+            events.append(
+                {"app_id": app_id, "installation_id": pk, "kind": "revoked", "at": revoked_at}
+            )
+    return events
 
 
-def _weekly_counts() -> Iterator[dict[str, Any]]:
+def _weekly_counts() -> list[dict[str, Any]]:
     """The events rolled up per app, week and kind, as ``InstallationEvent.record`` does."""
     from slack_installs.models import InstallationEvent, week_of
 
@@ -239,8 +249,10 @@ def _weekly_counts() -> Iterator[dict[str, Any]]:
     events = InstallationEvent.objects.values_list("app_id", "at", "kind")
     for app_id, at, kind in events.iterator(chunk_size=10_000):
         counts[(app_id, week_of(at), kind)] += 1
-    for (app_id, week, kind), count in counts.items():
-        yield {"app_id": app_id, "week": week, "kind": kind, "count": count}
+    return [
+        {"app_id": app_id, "week": week, "kind": kind, "count": count}
+        for (app_id, week, kind), count in counts.items()
+    ]
 
 
 # Install attempts: one per 50 installations over the last 90 days (what cleanup keeps).

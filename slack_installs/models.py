@@ -449,9 +449,10 @@ class Installation(models.Model):
                 name="slack_installs_act_scopes_idx",
             ),
             # Rotating bot tokens by expiry: what tokens.due_bot_tokens() reads (the refresh,
-            # the overview's "tokens due"), a range of this index whatever the table's size.
+            # the overview's "tokens due" per app, from the index alone), a range of this
+            # index whatever the table's size.
             models.Index(
-                fields=["bot_token_expires_at"],
+                fields=["bot_token_expires_at", "app"],
                 condition=Q(
                     revoked_at__isnull=True,
                     needs_reinstall_at__isnull=True,

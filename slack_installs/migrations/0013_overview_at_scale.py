@@ -109,7 +109,7 @@ class Migration(migrations.Migration):
                     ("needs_reinstall_at__isnull", True),
                     ("revoked_at__isnull", True),
                 ),
-                fields=["bot_token_expires_at"],
+                fields=["bot_token_expires_at", "app"],
                 name="slack_installs_due_idx",
             ),
         ),
