@@ -36,6 +36,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .admin_paginator import EstimatedCountPaginator
 from .models import (
     Installation,
     InstallationEvent,
@@ -45,7 +46,6 @@ from .models import (
     SlackApp,
     week_of,
 )
-from .admin_paginator import EstimatedCountPaginator
 from .tokens import due_bot_tokens
 
 WEEKS = 26
