@@ -346,6 +346,25 @@ def test_database_backend_stores_the_task_and_db_worker_runs_it(slack_app, slack
     assert "xox" not in stored and "r2-" not in stored
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_refresh_task_refreshes_several_at_once_in_a_db_worker(slack_app, slack):
+    """A worker runs a task outside any transaction, so the task's threads run side by side."""
+    if not HAS_ROW_LOCKS:
+        pytest.skip(ROW_LOCKS_REASON)
+    installations = due_installations(slack_app, 12)
+    answer = slack(latency=0.05)
+    queued = tasks.refresh_due_tokens.using(backend="database").enqueue(concurrency=4)
+    run_worker()
+    row = DBTaskResult.objects.get(id=queued.id)
+    assert (row.status, row.return_value) == (
+        "SUCCESSFUL",
+        {"due": 12, "refreshed": 12, "errors": {}},
+    )
+    assert answer.calls == {f"r-{n}": 1 for n in range(12)}
+    assert 2 <= answer.peak <= 4
+    assert_all_refreshed(installations)
+
+
 # --- --enqueue ----------------------------------------------------------------------------
 
 
