@@ -12,6 +12,7 @@ import zoneinfo
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -361,3 +362,37 @@ def test_deleting_an_app_takes_its_history_along(admin_client, scene):
     assert response.status_code == 302
     assert not SlackApp.objects.filter(pk=app.pk).exists()
     assert not InstallationEvent.objects.filter(app_id=app.pk).exists()
+
+
+# --- Indexes -----------------------------------------------------------------------------
+
+PARTIAL_INDEXES = {
+    "slack_installs_active_idx",
+    "slack_installs_act_reinst_idx",
+    "slack_installs_act_scopes_idx",
+    "slack_installs_due_idx",
+}
+
+
+def test_the_partial_indexes_exist_where_the_database_has_them(db):
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Installation._meta.db_table)
+    names = {name for name, details in constraints.items() if details["index"]}
+    expected = PARTIAL_INDEXES if connection.features.supports_partial_indexes else set()
+    assert names & PARTIAL_INDEXES == expected
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
+def test_postgresql_counts_the_active_installs_from_their_partial_index(scene):
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")  # a few rows: make the planner show it
+        try:
+            rows = Installation.objects.filter(revoked_at__isnull=True)
+            grouped = rows.order_by().values("app_id").annotate(n=Count("*"))
+            sql, params = grouped.query.sql_with_params()
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("SET enable_seqscan = on")
+    # (The due tokens' index shows at scale: bench/admin_scale.py, docs/benchmarks.md.)
+    assert "slack_installs_active_idx" in plan
