@@ -51,6 +51,8 @@ def _retry_after(response: requests.Response) -> int | None:
 # Answers asking us to slow down; a 429 says for how long (Retry-After).
 RATE_LIMITED = frozenset({"ratelimited"})
 DEFAULT_RETRY_AFTER = 1  # seconds, when a 429 says nothing
+RATE_LIMIT_RETRIES = 3  # per call (one installation's check, one token's refresh)
+MAX_RETRY_WAIT = 300.0  # seconds: a longer Retry-After gives the call up for this run
 
 
 def retry_wait(exc: SlackAPIError) -> float | None:
@@ -58,6 +60,16 @@ def retry_wait(exc: SlackAPIError) -> float | None:
     if exc.status != 429 and exc.code not in RATE_LIMITED:
         return None
     return float(exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER)
+
+
+def wait_to_retry(exc: SlackAPIError, *, retries: int, max_wait: float) -> float | None:
+    """Seconds to wait before retrying a call that ``exc`` ended, after ``retries`` retries
+    so far; None when it is not retried (not a rate limit, retried enough, or Slack asks
+    for longer than ``max_wait``)."""
+    wait = retry_wait(exc)
+    if wait is None or retries >= RATE_LIMIT_RETRIES or wait > max_wait:
+        return None
+    return wait
 
 
 @sensitive_variables()  # tokens and secrets stay out of error reports

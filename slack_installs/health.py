@@ -34,8 +34,7 @@ logger = logging.getLogger(__name__)
 
 # auth.test's answers meaning the bot token is dead for good.
 DEAD_ERRORS = frozenset({"invalid_auth", "token_revoked", "account_inactive"})
-RATE_LIMIT_RETRIES = 3  # per installation
-MAX_WAIT = 300  # seconds the command waits at most for one Retry-After
+MAX_WAIT = client.MAX_RETRY_WAIT  # seconds the command waits at most for one Retry-After
 BATCH_SIZE = 500
 
 ALIVE, REVOKED, SKIPPED = "alive", "revoked", "skipped"
@@ -160,8 +159,8 @@ def check_installation(
         except SlackAPIError as exc:
             if exc.code in DEAD_ERRORS:
                 return _dead(installation, exc.code, dry_run=dry_run, outcome=outcome)
-            wait = client.retry_wait(exc)
-            if wait is not None and retries < RATE_LIMIT_RETRIES and wait <= max_wait:
+            wait = client.wait_to_retry(exc, retries=retries, max_wait=max_wait)
+            if wait is not None:
                 retries += 1
                 (time.sleep if sleep is None else sleep)(wait)  # as Slack said: not earlier
                 continue

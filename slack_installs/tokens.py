@@ -457,8 +457,6 @@ BOT, USER = "bot", "user"
 # bench/token_refresh.py measures what 8 at once gives.
 DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 64
-RATE_LIMIT_RETRIES = 3  # per token
-MAX_RATE_LIMIT_WAIT = 300.0  # seconds: a longer Retry-After fails the token for this run
 
 
 @dataclass(frozen=True)
@@ -528,7 +526,7 @@ class _RateLimitGate:
 def refresh_one(
     token: DueToken,
     *,
-    max_wait: float = MAX_RATE_LIMIT_WAIT,
+    max_wait: float = client.MAX_RETRY_WAIT,
     sleep: Callable[[float], object] = time.sleep,
     gate: _RateLimitGate | None = None,
 ) -> RefreshOutcome:
@@ -543,8 +541,8 @@ def refresh_one(
         except TokenRefreshError as exc:
             error = f"{getattr(exc.__cause__, 'code', 'refused')}, install the app again"
         except SlackAPIError as exc:
-            wait = client.retry_wait(exc)
-            if wait is not None and retries < RATE_LIMIT_RETRIES and wait <= max_wait:
+            wait = client.wait_to_retry(exc, retries=retries, max_wait=max_wait)
+            if wait is not None:
                 retries += 1
                 gate.hold(wait)  # the row's lock is released: we wait outside it
                 continue
@@ -621,7 +619,7 @@ def refresh_due_tokens(
     dry_run: bool = False,
     on_outcome: Callable[[RefreshOutcome], None] | None = None,
     concurrency: int = 1,
-    max_wait: float = MAX_RATE_LIMIT_WAIT,
+    max_wait: float = client.MAX_RETRY_WAIT,
     sleep: Callable[[float], object] = time.sleep,
     due: list[DueToken] | None = None,
 ) -> list[RefreshOutcome]:
@@ -631,7 +629,7 @@ def refresh_due_tokens(
     ``concurrency`` refreshes run at once, in a bounded pool of threads (on a database
     with row locks; on SQLite one at a time, see ``can_refresh_concurrently``); each token
     is still refreshed once, under its row's lock. A 429 pauses every thread for its
-    Retry-After (at most ``max_wait`` seconds, ``RATE_LIMIT_RETRIES`` times per token).
+    Retry-After (at most ``max_wait`` seconds, ``client.RATE_LIMIT_RETRIES`` times a token).
     One failure does not stop the others; each is reported in its outcome, and
     ``on_outcome`` hears of each in the calling thread.
     """

@@ -11,6 +11,7 @@ from django.contrib.admin.models import LogEntry
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from slack_installs import client as slack_client
 from slack_installs import health
 from slack_installs.fields import Ciphertext
 from slack_installs.models import Installation, SlackApp, UserToken
@@ -122,7 +123,7 @@ def test_an_install_slack_says_is_dead_is_revoked(slack_app, mocked_slack, revok
 def test_answers_that_decide_nothing_skip_the_install(slack_app, mocked_slack, revoked, answer):
     installation = make_installation(slack_app)
     before = raw(installation)
-    answer_auth_test(mocked_slack, *([answer] * (health.RATE_LIMIT_RETRIES + 1)))
+    answer_auth_test(mocked_slack, *([answer] * (slack_client.RATE_LIMIT_RETRIES + 1)))
     summary = health.check_installations(sleep=Sleeps())
     assert (summary.checked, summary.skipped, summary.revoked) == (1, 1, 0)
     assert raw(installation) == before  # not revoked, not even checked_at
@@ -162,11 +163,11 @@ def test_a_429_is_given_up_after_the_retries_and_a_long_retry_after_at_once(
     slack_app, mocked_slack, revoked
 ):
     first = make_installation(slack_app)
-    answer_auth_test(mocked_slack, *[(429, 1)] * (health.RATE_LIMIT_RETRIES + 1))
+    answer_auth_test(mocked_slack, *[(429, 1)] * (slack_client.RATE_LIMIT_RETRIES + 1))
     sleeps = Sleeps()
     summary = health.check_installations(sleep=sleeps)
     assert summary.errors == {"ratelimited": 1}
-    assert sleeps == [1.0] * health.RATE_LIMIT_RETRIES
+    assert sleeps == [1.0] * slack_client.RATE_LIMIT_RETRIES
     assert raw(first)["checked_at"] is None
 
     mocked_slack.reset()
