@@ -6,12 +6,15 @@ our views against the fake Slack (the ``fake_slack`` fixture), over loopback HTT
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import django
 from django.contrib.auth.models import Permission, User
+from django.db.models.signals import pre_save
 
 from slack_installs.models import Installation, SlackApp, UserToken
 from tests import slack_payloads
@@ -89,6 +92,21 @@ def callback_through_fake(client, fake_slack, app: SlackApp, **consent: Any) -> 
     assert response.status_code == 302
     back = urlsplit(consent_at_fake(fake_slack, response["Location"], app.slug, **consent))
     return f"{back.path}?{back.query}"
+
+
+@contextlib.contextmanager
+def failing_user_token_save() -> Iterator[None]:
+    """Make saving a user token fail, as a database gone mid-install would: the user token
+    is the install save's last write, after the installation (and its event)."""
+
+    def fail(sender: Any, instance: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    pre_save.connect(fail, sender=UserToken)
+    try:
+        yield
+    finally:
+        pre_save.disconnect(fail, sender=UserToken)
 
 
 def start_install(client, slug: str = "acme", **params: str) -> str:

@@ -11,11 +11,10 @@ import json
 import pytest
 import responses
 from django.db import OperationalError, connection, connections, transaction
-from django.db.models.signals import pre_save
 
 from slack_installs.models import Installation, OAuthAttempt, UserToken
 from tests import slack_payloads
-from tests.installs import start_install
+from tests.installs import failing_user_token_save, start_install
 from tests.slack_mocks import ACCESS_URL, AUTH_TEST_URL, answer_install
 
 CALLBACK = "/slack/acme/oauth/callback/"
@@ -32,15 +31,9 @@ def test_a_failure_after_the_installation_rolls_the_whole_save_back(client, app,
     state = start_install(client)
     answer_install(mocked_slack, user_token=slack_payloads.USER_TOKEN, user_scopes="search:read")
 
-    def fail_on_the_user_token(sender, instance, **kwargs):
-        raise RuntimeError("the database went away")
-
     # The user token is saved after the installation, in the same transaction.
-    pre_save.connect(fail_on_the_user_token, sender=UserToken)
-    try:
+    with failing_user_token_save():
         response = client.get(CALLBACK, {"code": "c", "state": state})
-    finally:
-        pre_save.disconnect(fail_on_the_user_token, sender=UserToken)
 
     assert response.status_code == 400
     assert "Something went wrong on this site" in response.content.decode()

@@ -9,7 +9,6 @@ import time
 
 import pytest
 import responses
-from django.db.models.signals import pre_save
 from django.utils import timezone
 from slack_sdk.oauth.installation_store import Installation as SdkInstallation
 
@@ -26,7 +25,7 @@ from slack_installs.models import (
 )
 from slack_installs.revocation import revoke_installation
 from tests import slack_payloads
-from tests.installs import make_installation, staff_user, start_install
+from tests.installs import failing_user_token_save, make_installation, staff_user, start_install
 from tests.slack_mocks import answer_install
 
 CALLBACK = "/slack/acme/oauth/callback/"
@@ -146,15 +145,9 @@ def test_an_install_rolled_back_writes_no_event(client, slack_app, mocked_slack)
     state = start_install(client)
     answer_install(mocked_slack, user_token=slack_payloads.USER_TOKEN, user_scopes="search:read")
 
-    def fail_on_the_user_token(sender, instance, **kwargs):
-        raise RuntimeError("the database went away")
-
     # The user token is saved after the installation and its event, in one transaction.
-    pre_save.connect(fail_on_the_user_token, sender=UserToken)
-    try:
+    with failing_user_token_save():
         response = client.get(CALLBACK, {"code": "c", "state": state})
-    finally:
-        pre_save.disconnect(fail_on_the_user_token, sender=UserToken)
     assert response.status_code == 400
     assert OAuthAttempt.objects.get().status == "failed"
     assert Installation.objects.count() == 0

@@ -25,7 +25,7 @@ from slack_installs.conf import app_settings
 from slack_installs.management.progress import Progress
 from slack_installs.models import Installation, OAuthAttempt, SlackApp, UserToken
 from tests import slack_payloads
-from tests.databases import HAS_ROW_LOCKS, ROW_LOCKS_REASON
+from tests.databases import HAS_ROW_LOCKS, needs_row_locks
 from tests.slack_mocks import ACCESS_URL
 
 OLD_BOT = "xoxe.xoxb-1-canary-old-bot-{n}"
@@ -116,10 +116,9 @@ def assert_all_refreshed(installations: list[Installation]) -> None:
 # --- The concurrent refresh ---------------------------------------------------------------
 
 
+@needs_row_locks
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_refresh_refreshes_each_token_once_several_at_a_time(slack_app, slack):
-    if not HAS_ROW_LOCKS:
-        pytest.skip(ROW_LOCKS_REASON)
     installations = due_installations(slack_app, 24)
     answer = slack(latency=0.05)
 
@@ -131,11 +130,10 @@ def test_concurrent_refresh_refreshes_each_token_once_several_at_a_time(slack_ap
     assert_all_refreshed(installations)
 
 
+@needs_row_locks
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_runs_still_refresh_each_token_once(slack_app, slack):
     """Two cron runs (or a run and a task) overlapping: the row lock decides."""
-    if not HAS_ROW_LOCKS:
-        pytest.skip(ROW_LOCKS_REASON)
     installations = due_installations(slack_app, 12)
     answer = slack(latency=0.05)
     results: list[list[tokens.RefreshOutcome]] = []
@@ -346,11 +344,10 @@ def test_database_backend_stores_the_task_and_db_worker_runs_it(slack_app, slack
     assert "xox" not in stored and "r2-" not in stored
 
 
+@needs_row_locks
 @pytest.mark.django_db(transaction=True)
 def test_the_refresh_task_refreshes_several_at_once_in_a_db_worker(slack_app, slack):
     """A worker runs a task outside any transaction, so the task's threads run side by side."""
-    if not HAS_ROW_LOCKS:
-        pytest.skip(ROW_LOCKS_REASON)
     installations = due_installations(slack_app, 12)
     answer = slack(latency=0.05)
     queued = tasks.refresh_due_tokens.using(backend="database").enqueue(concurrency=4)
