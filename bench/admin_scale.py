@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.harness import Result, database_label, setup_django
+from bench.harness import Result, counting_decrypts, database_label, setup_django
 
 TARGET = 3.0
 DEFAULT_ROWS = "10000,50000"
@@ -381,24 +381,12 @@ def pages(found: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def measure_page(client: Any, url: str, repeat: int) -> dict[str, Any]:
-    from unittest import mock
-
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from slack_installs import crypto
-
-    decrypted = 0
-    real_decrypt = crypto.decrypt
-
-    def counting_decrypt(stored: str) -> str:
-        nonlocal decrypted
-        decrypted += 1
-        return real_decrypt(stored)
-
     samples = []
     queries = []
-    with mock.patch.object(crypto, "decrypt", counting_decrypt):
+    with counting_decrypts() as decrypted:
         for run in range(repeat + 1):
             with CaptureQueriesContext(connection) as captured:
                 started = time.perf_counter()
@@ -409,7 +397,11 @@ def measure_page(client: Any, url: str, repeat: int) -> dict[str, Any]:
             if run:  # the first fetch warms caches and is discarded
                 samples.append(elapsed * 1000)
                 queries.append(len(captured))
-    return {"ms": statistics.median(samples), "queries": max(queries), "decrypted": decrypted}
+    return {
+        "ms": statistics.median(samples),
+        "queries": max(queries),
+        "decrypted": decrypted.count,
+    }
 
 
 def measure(rows: int, repeat: int) -> dict[str, Any]:

@@ -16,7 +16,14 @@ import csv
 import io
 import itertools
 
-from bench.harness import Result, database_label, peak_memory, setup_django, timed
+from bench.harness import (
+    Result,
+    counting_decrypts,
+    database_label,
+    peak_memory,
+    setup_django,
+    timed,
+)
 
 MiB = 1024 * 1024
 TARGET = 0.3  # time and peak memory, as a ratio to the baseline
@@ -135,33 +142,20 @@ def export_floor() -> int:
 def run(argv: list[str]) -> list[Result]:
     options = parse(argv)
     setup_django(options.database_url)
-    from slack_installs import crypto
-
     seed(options.rows)
-    decrypted = 0
-    real_decrypt = crypto.decrypt
-
-    def counting_decrypt(stored: str) -> str:
-        nonlocal decrypted
-        decrypted += 1
-        return real_decrypt(stored)
-
     name = f"export {options.rows:,} installations to CSV ({database_label()})"
     export_ours()  # warm the database's page cache for everyone
     base_time, base_bytes = timed(export_baseline, options.repeat)
-    crypto.decrypt = counting_decrypt
-    try:
+    with counting_decrypts() as decrypted:
         our_time, our_bytes = timed(export_ours, options.repeat)
         our_peak, _ = peak_memory(export_ours)
-    finally:
-        crypto.decrypt = real_decrypt
     base_peak, _ = peak_memory(export_baseline)
     floor_time, _ = timed(export_floor, options.repeat)
     floor_peak, _ = peak_memory(export_floor)
     return [
         Result(name, "time", our_time, base_time, "s", TARGET),
         Result(name, "peak memory", our_peak / MiB, base_peak / MiB, "MiB", TARGET),
-        Result(name, "tokens decrypted", decrypted, None, "", 0),
+        Result(name, "tokens decrypted", decrypted.count, None, "", 0),
         Result(name, "floor (values_list+csv) time", floor_time, base_time, "s"),
         Result(name, "floor peak memory", floor_peak / MiB, base_peak / MiB, "MiB"),
         Result(name, "file size, ours / default", our_bytes / MiB, base_bytes / MiB, "MiB"),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,3 +220,27 @@ def peak_memory(function: Callable[[], Any]) -> tuple[int, Any]:
     finally:
         tracemalloc.stop()
     return peak, result
+
+
+@dataclass
+class DecryptCount:
+    count: int = 0
+
+
+@contextlib.contextmanager
+def counting_decrypts() -> Iterator[DecryptCount]:
+    """Count the values ``slack_installs.crypto.decrypt`` decrypts inside the block (what a
+    page or an export must keep at 0)."""
+    from unittest import mock
+
+    from slack_installs import crypto
+
+    counted = DecryptCount()
+    real_decrypt = crypto.decrypt
+
+    def counting_decrypt(stored: str) -> str:
+        counted.count += 1
+        return real_decrypt(stored)
+
+    with mock.patch.object(crypto, "decrypt", counting_decrypt):
+        yield counted
