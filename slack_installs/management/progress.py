@@ -36,19 +36,19 @@ class Progress:
         self.interactive = out.isatty() if interactive is None else interactive
         self._drawn = False
 
-    def advance(self, count: int = 1, *, detail: str = "") -> None:
+    def advance(self, count: int = 1) -> None:
         self.done += count
         if self.interactive:
-            self._draw(detail)
+            self._draw()
         elif self.done % self.every < count or self.done == self.total:
-            self.out.write(f"  {self._count()}{f', {detail}' if detail else ''}")
+            self.out.write(f"  {self._count()}")
 
     def note(self, line: str, *, stream: OutputWrapper | None = None) -> None:
         """Write a line that stays, above the bar on a terminal."""
         self._clear()
         (stream or self.out).write(line)
         if self.interactive and self.done:
-            self._draw("")
+            self._draw()
 
     def finish(self) -> None:
         if self._drawn:
@@ -59,11 +59,10 @@ class Progress:
         count = f"{self.done}/{self.total} {self.noun}"
         return f"{self.label}: {count}" if self.label else count
 
-    def _draw(self, detail: str) -> None:
+    def _draw(self) -> None:
         filled = BAR_WIDTH * self.done // self.total if self.total else BAR_WIDTH
         bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-        suffix = f", {detail}" if detail else ""
-        self.out.write(f"\r\033[K[{bar}] {self._count()}{suffix}", ending="")
+        self.out.write(f"\r\033[K[{bar}] {self._count()}", ending="")
         self.out.flush()
         self._drawn = True
 
