@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import User
@@ -26,10 +27,19 @@ from django.db import DatabaseError, connection
 from django.test import Client
 from django.utils import timezone
 from django.views.debug import ExceptionReporter
+from django_tasks_db.management.commands import db_worker
+from django_tasks_db.models import DBTaskResult
 
 from slack_installs import tokens
 from slack_installs.events import signature_for
-from slack_installs.models import Installation, OAuthAttempt, SlackApp, SlackIdentity, UserToken
+from slack_installs.models import (
+    Installation,
+    InstallationEvent,
+    OAuthAttempt,
+    SlackApp,
+    SlackIdentity,
+    UserToken,
+)
 from slack_installs.testing import url_verification
 from tests.installs import install_through_fake
 from tests.signins import sign_in_through_fake
@@ -370,6 +380,28 @@ def test_no_secret_reaches_any_page_export_log_command_report_or_dump(fake_slack
     sweep.command(
         "import_settings, refused", "slack_installs_import_settings", "--bot-scopes", "A B"
     )
+
+    # --- The overview, the install history, background work ------------------------------
+    for url in ("/admin/slack_installs/overview/", "/admin/slack_installs/installationevent/"):
+        sweep.response(url, staff.get(url), 200)
+    event = InstallationEvent.objects.filter(installation=acme).first()
+    event_page = f"/admin/slack_installs/installationevent/{event.pk}/change/"
+    sweep.response("installation event page", staff.get(event_page), 200)
+    due_now = Installation.objects.filter(pk__in=[acme.pk, planted.pk])
+    due_now.update(bot_token_expires_at=timezone.now())
+    sweep.command("refresh_tokens -v 2", "slack_installs_refresh_tokens", "--verbosity", "2")
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    due_now.update(bot_token_expires_at=timezone.now())
+    sweep.command("refresh_tokens --enqueue", "slack_installs_refresh_tokens", "--enqueue")
+    sweep.command("rotate_keys --enqueue", "slack_installs_rotate_keys", "--enqueue")
+    # The worker logs (swept below with every log record). It closes connections between
+    # tasks: not the test's, inside its transaction.
+    with mock.patch.object(db_worker, "close_old_connections"):
+        call_command("db_worker", "--batch", "--no-startup-delay", "-v", "3")
+    assert any(record.name == "django_tasks_db" for record in caplog.records)
+    stored = DBTaskResult.objects.values("args_kwargs", "return_value", "traceback")
+    assert {row["return_value"] is not None for row in stored} == {True}  # every task ran
+    sweep.add("tasks as the backend stored them", json.dumps(list(stored)))
 
     # --- Revocation at Slack (the planted tokens are unknown there: refused) -------------
     sweep.response(
